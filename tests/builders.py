@@ -115,7 +115,9 @@ class World:
         self.session.flush()
         return lead
 
-    def trigger(self, channel: Channel, event: str, amount: str | int, **kw: object) -> RewardTrigger:
+    def trigger(
+        self, channel: Channel, event: str, amount: str | int, **kw: object
+    ) -> RewardTrigger:
         t = RewardTrigger(
             org_id=self.org.id,
             ext_id=kw.pop("ext_id", f"t{next(_ids)}"),

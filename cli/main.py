@@ -1,0 +1,66 @@
+"""The `keen` command line: load data, ask questions, chat, serve, evaluate, manage keys.
+
+Heavy modules are imported inside each command so `keen --help` and `keen ask` start fast.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+app = typer.Typer(
+    help="Keen assistant: answers partnership questions from your data.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+OrgOption = Annotated[
+    str | None, typer.Option("--org", help="Organization slug (default: the only one).")
+]
+TodayOption = Annotated[
+    str | None, typer.Option("--today", help="Pin today's date (YYYY-MM-DD).", show_default=False)
+]
+
+
+def _parse_today(value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        err_console.print(f"[red]--today must be a date like 2026-11-18, not {value!r}[/red]")
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def load(
+    folder: Annotated[Path, typer.Argument(help="Dataset folder (see the dataset format).")],
+    org: Annotated[str, typer.Option("--org", help="Organization slug.")] = "default",
+) -> None:
+    """Import a dataset folder, all or nothing; list every problem when it is invalid."""
+    from cli.loading import run_load
+
+    raise typer.Exit(run_load(folder, org, console, err_console))
+
+
+@app.command()
+def generate(
+    out_dir: Annotated[Path, typer.Argument(help="Folder to write the dataset into.")],
+    leads: Annotated[int, typer.Option("--leads", min=1, help="Number of leads.")] = 10_000,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same data).")] = 0,
+    today: TodayOption = None,
+) -> None:
+    """Write a realistic dataset of any size in the dataset format."""
+    from cli.loading import run_generate
+
+    run_generate(out_dir, leads, seed, _parse_today(today), console)
+
+
+if __name__ == "__main__":
+    app()
