@@ -290,3 +290,17 @@ class AuditEntry(Base):
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     thread_id: Mapped[str | None] = mapped_column(String(100))
     idempotency_key: Mapped[str | None] = mapped_column(String(120), unique=True)
+
+
+class ConversationThread(Base):
+    """Who owns a conversation: a thread belongs to one organization and one user."""
+
+    __tablename__ = "conversation_threads"
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    user: Mapped[str] = mapped_column(String(200))
+    surface: Mapped[str] = mapped_column(String(40))
+    title: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now())

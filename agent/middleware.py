@@ -1,0 +1,122 @@
+"""Middleware shared by both model modes: context prompt, tool errors, grounding, fallback."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from langchain.agents.middleware import (
+    AgentMiddleware,
+    ModelRequest,
+    ModelResponse,
+    ToolErrorMiddleware,
+)
+from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
+
+from agent.answer import current_turn, last_question
+from agent.grounding import check_grounding
+from agent.prompting import system_prompt
+from tools.context import KeenContext
+from tools.envelope import dumps
+
+log = logging.getLogger(__name__)
+
+FALLBACK_NOTE = "_The language model could not be reached, so the built-in planner answered._"
+
+
+class ContextPromptMiddleware(AgentMiddleware):
+    """Puts today, the organization and the page context into the system prompt."""
+
+    def wrap_model_call(
+        self, request: ModelRequest, handler: Callable[[ModelRequest], ModelResponse]
+    ) -> ModelResponse:
+        ctx: KeenContext = request.runtime.context
+        return handler(request.override(system_message=SystemMessage(system_prompt(ctx))))
+
+
+def _tool_error(exc: Exception, request: Any) -> str:
+    """Tool failures become messages the model can act on; they never end the run."""
+    log.exception("tool %s failed", request.tool_call.get("name"))
+    return dumps({"error": f"The tool failed ({type(exc).__name__}). Try other arguments."})
+
+
+def tool_errors() -> ToolErrorMiddleware:
+    return ToolErrorMiddleware(on_error=_tool_error)
+
+
+def _final_text(response: ModelResponse) -> AIMessage | None:
+    messages = response.result if isinstance(response, ModelResponse) else [response]
+    for message in messages:
+        if isinstance(message, AIMessage) and not message.tool_calls:
+            return message
+    return None
+
+
+def _turn_tool_contents(messages: list[Any]) -> list[str]:
+    return [str(m.content) for m in current_turn(messages) if isinstance(m, ToolMessage)]
+
+
+class GroundingMiddleware(AgentMiddleware):
+    """LLM mode: an answer with unverified numbers is regenerated once, then replaced."""
+
+    def wrap_model_call(
+        self, request: ModelRequest, handler: Callable[[ModelRequest], ModelResponse]
+    ) -> ModelResponse:
+        response = handler(request)
+        final = _final_text(response)
+        if final is None:
+            return response
+        contents = _turn_tool_contents(request.messages)
+        question = last_question(request.messages)
+        report = check_grounding(str(final.content), contents, question)
+        if report.grounded:
+            return response
+        retry_note = HumanMessage(
+            "Your answer stated numbers that no tool returned: "
+            f"{', '.join(report.ungrounded)}. Answer again using only numbers from the tool "
+            "results, or call a tool to get them."
+        )
+        response = handler(request.override(messages=[*request.messages, final, retry_note]))
+        final = _final_text(response)
+        if final is None or check_grounding(str(final.content), contents, question).grounded:
+            return response
+        from agent.offline.compose import tables_only_answer
+
+        return ModelResponse(result=[AIMessage(tables_only_answer(contents))])
+
+
+class OfflineFallbackMiddleware(AgentMiddleware):
+    """When the provider stays unreachable after its retries, the offline planner answers."""
+
+    def __init__(self, errors: tuple[type[BaseException], ...]) -> None:
+        super().__init__()
+        self.errors = errors
+
+    def wrap_model_call(
+        self, request: ModelRequest, handler: Callable[[ModelRequest], ModelResponse]
+    ) -> ModelResponse:
+        try:
+            return handler(request)
+        except self.errors as exc:
+            log.warning("model provider unreachable (%s): offline planner answers", exc)
+            from agent.offline.planner import OfflinePlanner
+
+            planner = OfflinePlanner(context=request.runtime.context, note=FALLBACK_NOTE)
+            return handler(request.override(model=planner, messages=_without_model_turn(request)))
+
+
+def _without_model_turn(request: ModelRequest) -> list[Any]:
+    """The planner re-plans from the question; earlier calls of this turn stay in the thread."""
+    return list(request.messages)
+
+
+class OfflinePlannerMiddleware(AgentMiddleware):
+    """Offline mode: hands the runtime context to the planner for this call."""
+
+    def wrap_model_call(
+        self, request: ModelRequest, handler: Callable[[ModelRequest], ModelResponse]
+    ) -> ModelResponse:
+        from agent.offline.planner import OfflinePlanner
+
+        return handler(request.override(model=OfflinePlanner(context=request.runtime.context)))

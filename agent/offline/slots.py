@@ -1,0 +1,108 @@
+"""Slots: what a question names besides its intent — channels, partners, period, states..."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+
+from agent.offline import vocabulary as vocab
+from agent.offline.catalog import Catalog
+from domain.periods import Period, PeriodError, find_period
+
+RECORD_ID = re.compile(r"\b([A-Za-z]{1,6}-?\d{1,8}(?:-\d+)?)\b")
+QUARTER_OR_YEAR = re.compile(r"^(?:q[1-4]|h[12]|fy\d*)$", re.IGNORECASE)
+
+
+@dataclass
+class Slots:
+    channels: list[tuple[str, str]] = field(default_factory=list)  # (ext_id, name)
+    partners: list[tuple[str, str]] = field(default_factory=list)
+    ambiguous: list[tuple[str, list[str]]] = field(default_factory=list)  # (text, candidates)
+    this_channel: bool = False
+    period: Period | None = None
+    period_error: str | None = None
+    statuses: list[str] = field(default_factory=list)
+    status_kind: str | None = None
+    reward_status: str | None = None
+    metric: str | None = None
+    order: str | None = None  # "desc" | "asc"
+    top: int | None = None
+    group_by: str | None = None  # "channel" | "partner"
+    pattern: str | None = None
+    flags: list[str] = field(default_factory=list)
+    record_ids: list[str] = field(default_factory=list)
+    owner: str | None = None
+    property: tuple[str, str] | None = None
+
+    @property
+    def names_something(self) -> bool:
+        return bool(
+            self.channels or self.partners or self.this_channel or self.period or self.statuses
+            or self.status_kind or self.reward_status or self.metric or self.flags
+            or self.record_ids or self.owner or self.property or self.pattern
+        )
+
+
+def _top_n(text: str) -> int | None:
+    m = vocab.TOP_N.search(text)
+    if m:
+        return int(m.group(1) or m.group(2))
+    m = re.search(r"\b(?:top|best|worst|bottom)\s+(" + "|".join(vocab.NUMBER_WORDS) + r")\b", text)
+    return vocab.NUMBER_WORDS[m.group(1)] if m else None
+
+
+def _order(text: str) -> str | None:
+    asc, desc = vocab.ORDER_ASC.search(text), vocab.ORDER_DESC.search(text)
+    if asc and (not desc or asc.start() < desc.start()):
+        return "asc"
+    return "desc" if desc else None
+
+
+def _record_ids(question: str, period_span: tuple[int, int] | None) -> list[str]:
+    ids = []
+    for m in RECORD_ID.finditer(question):
+        token = m.group(1)
+        if QUARTER_OR_YEAR.match(token) or not re.search(r"\d", token):
+            continue
+        if period_span and period_span[0] <= m.start() < period_span[1]:
+            continue
+        ids.append(token)
+    return ids
+
+
+def extract(question: str, today: date, catalog: Catalog) -> Slots:
+    text = question.lower()
+    slots = Slots()
+    try:
+        found = find_period(question, today)
+    except PeriodError as exc:
+        found, slots.period_error = None, str(exc)
+    span = None
+    if found:
+        slots.period, span = found
+    slots.this_channel = bool(vocab.THIS_CHANNEL.search(text))
+    masked = question if span is None else question[: span[0]] + " " * (span[1] - span[0]) + question[span[1] :]
+    mentions = catalog.mentions(masked)
+    slots.channels = mentions.channels
+    slots.partners = mentions.partners
+    slots.ambiguous = mentions.ambiguous
+    slots.statuses = catalog.statuses_in(masked)
+    slots.owner = catalog.owner_in(masked)
+    slots.property = catalog.property_in(masked)
+    slots.reward_status = vocab.first_match(vocab.REWARD_STATES, text)
+    slots.metric = vocab.first_match(vocab.METRICS, text)
+    slots.pattern = vocab.first_match(vocab.PATTERNS, text)
+    slots.flags = vocab.all_matches(vocab.FLAGS, text)
+    kind = vocab.first_match(vocab.STATUS_KINDS, text)
+    slots.status_kind = kind
+    slots.order = _order(text)
+    slots.top = _top_n(text)
+    if vocab.PARTNER_WORDS.search(text) and not vocab.CHANNEL_WORDS.search(text):
+        slots.group_by = "partner"
+    elif vocab.CHANNEL_WORDS.search(text):
+        slots.group_by = "channel"
+    slots.record_ids = [
+        rid for rid in _record_ids(question, span) if not catalog.is_name_token(rid)
+    ]
+    return slots

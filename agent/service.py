@@ -1,0 +1,174 @@
+"""The assistant as every surface sees it: ask a question in a thread, get an Answer."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
+from sqlalchemy import select
+
+from agent.answer import Answer, build_answer, current_turn, last_question
+from agent.graph import RECURSION_LIMIT, build_graph
+from agent.grounding import check_grounding
+from agent.memory import get_checkpointer
+from domain import clock
+from domain.db import get_engine, resolve_org, session_scope
+from domain.models import ConversationThread
+from domain.settings import get_settings
+from tools.context import KeenContext
+
+MAX_QUESTION_CHARS = 4000
+
+
+class ThreadNotFound(LookupError):
+    """The thread does not exist for this organization and user (never says whose it is)."""
+
+
+class QuestionRejected(ValueError):
+    """An empty or oversized question."""
+
+
+@dataclass(frozen=True)
+class Asker:
+    """Who is asking and from where; the organization comes from here, never from a message."""
+
+    org_slug: str | None = None
+    user: str = "cli"
+    role: str = "admin"
+    surface: str = "cli"
+
+
+class Assistant:
+    """Holds the compiled graph (built once per model) and runs turns through it."""
+
+    def __init__(self, model: str | None = None) -> None:
+        self.model = model or get_settings().model
+        self._graph: Any = None
+        self._lock = threading.Lock()
+
+    @property
+    def graph(self) -> Any:
+        with self._lock:
+            if self._graph is None:
+                self._graph = build_graph(self.model, get_checkpointer())
+            return self._graph
+
+    def context(
+        self, asker: Asker, thread_id: str, channel_id: str | None, today: date | None
+    ) -> KeenContext:
+        with session_scope(get_engine()) as session:
+            org = resolve_org(session, asker.org_slug)
+            self._claim_thread(session, thread_id, org.id, asker)
+            return KeenContext(
+                org_id=org.id,
+                org_slug=org.slug,
+                today=clock.today(org.timezone, today),
+                user=asker.user,
+                role=asker.role,
+                surface=asker.surface,
+                channel_id=channel_id,
+                thread_id=thread_id,
+            )
+
+    @staticmethod
+    def _claim_thread(session: Any, thread_id: str, org_id: int, asker: Asker) -> None:
+        row = session.get(ConversationThread, thread_id)
+        if row is None:
+            session.add(
+                ConversationThread(
+                    id=thread_id, org_id=org_id, user=asker.user, surface=asker.surface
+                )
+            )
+        elif row.org_id != org_id or row.user != asker.user:
+            raise ThreadNotFound(f"Unknown thread {thread_id!r}.")
+
+    def _prepare(
+        self,
+        question: str,
+        asker: Asker,
+        thread_id: str | None,
+        channel_id: str | None,
+        today: date | None,
+    ) -> tuple[dict[str, Any], dict[str, Any], KeenContext]:
+        question = (question or "").strip()
+        if not question:
+            raise QuestionRejected("The question is empty.")
+        if len(question) > MAX_QUESTION_CHARS:
+            raise QuestionRejected(
+                f"The question is too long ({len(question)} characters; at most "
+                f"{MAX_QUESTION_CHARS})."
+            )
+        thread_id = thread_id or uuid.uuid4().hex
+        ctx = self.context(asker, thread_id, channel_id, today)
+        config = {"configurable": {"thread_id": thread_id}, "recursion_limit": RECURSION_LIMIT}
+        return {"messages": [HumanMessage(question)]}, config, ctx
+
+    def ask(
+        self,
+        question: str,
+        asker: Asker = Asker(),
+        thread_id: str | None = None,
+        channel_id: str | None = None,
+        today: date | None = None,
+    ) -> Answer:
+        inputs, config, ctx = self._prepare(question, asker, thread_id, channel_id, today)
+        state = self.graph.invoke(inputs, config=config, context=ctx)
+        return self._answer(state["messages"], ctx)
+
+    def stream(
+        self,
+        question: str,
+        asker: Asker = Asker(),
+        thread_id: str | None = None,
+        channel_id: str | None = None,
+        today: date | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """Events: {"type": "step", "tool": name}, {"type": "token", "text": ...}, then
+        {"type": "answer", "answer": Answer}."""
+        inputs, config, ctx = self._prepare(question, asker, thread_id, channel_id, today)
+        for mode, payload in self.graph.stream(
+            inputs, config=config, context=ctx, stream_mode=["messages", "updates"]
+        ):
+            if mode == "updates":
+                for update in payload.values():
+                    for message in (update or {}).get("messages", []):
+                        if isinstance(message, AIMessage):
+                            for call in message.tool_calls:
+                                yield {"type": "step", "tool": call["name"], "args": call["args"]}
+            elif mode == "messages":
+                chunk, _meta = payload
+                if isinstance(chunk, AIMessage) and chunk.content and not chunk.tool_calls:
+                    yield {"type": "token", "text": str(chunk.content)}
+        state = self.graph.get_state(config)
+        yield {"type": "answer", "answer": self._answer(state.values["messages"], ctx)}
+
+    def _answer(self, messages: list[Any], ctx: KeenContext) -> Answer:
+        turn = current_turn(messages)
+        contents = [str(m.content) for m in turn if isinstance(m, ToolMessage)]
+        draft = build_answer(messages, ctx.thread_id or "", self.model)
+        report = check_grounding(draft.answer, contents, last_question(messages))
+        draft.grounded = report.grounded
+        return draft
+
+    def history(self, thread_id: str, asker: Asker) -> list[dict[str, str]]:
+        """The thread's questions and answers, for surfaces that redraw a conversation."""
+        with session_scope(get_engine()) as session:
+            org = resolve_org(session, asker.org_slug)
+            row = session.scalar(
+                select(ConversationThread).where(ConversationThread.id == thread_id)
+            )
+            if row is None or row.org_id != org.id or row.user != asker.user:
+                raise ThreadNotFound(f"Unknown thread {thread_id!r}.")
+        state = self.graph.get_state({"configurable": {"thread_id": thread_id}})
+        turns = []
+        for message in state.values.get("messages", []):
+            if isinstance(message, HumanMessage):
+                turns.append({"role": "user", "content": str(message.content)})
+            elif isinstance(message, AIMessage) and not message.tool_calls and message.content:
+                turns.append({"role": "assistant", "content": str(message.content)})
+        return turns
