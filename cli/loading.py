@@ -45,9 +45,7 @@ def run_load(folder: Path, org: str, console: Console, err_console: Console) -> 
         except DatasetInvalid as exc:
             for problem in exc.problems:
                 err_console.print(str(problem), markup=False, highlight=False)
-            err_console.print(
-                f"[red]{len(exc.problems)} problem(s); nothing was written.[/red]"
-            )
+            err_console.print(f"[red]{len(exc.problems)} problem(s); nothing was written.[/red]")
             return 1
     after_load(org)
     table = Table(title=f"Loaded {folder} into organization {result.org_slug!r}")

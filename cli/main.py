@@ -12,6 +12,11 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from cli.eval_command import eval_command
+from cli.keys_command import keys_app, widget_token
+from cli.serve_command import serve
+from cli.slack_command import app as slack_app
+
 app = typer.Typer(
     help="Keen assistant: answers partnership questions from your data.",
     no_args_is_help=True,
@@ -60,6 +65,51 @@ def generate(
     from cli.loading import run_generate
 
     run_generate(out_dir, leads, seed, _parse_today(today), console)
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="The question, in plain words.")],
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the answer object as JSON.")
+    ] = False,
+    today: TodayOption = None,
+    thread: Annotated[
+        str | None, typer.Option("--thread", help="Continue this conversation.")
+    ] = None,
+    org: OrgOption = None,
+    channel: Annotated[
+        str | None, typer.Option("--channel", help="Page context: the channel id.")
+    ] = None,
+) -> None:
+    """Answer one question from the data."""
+    from cli.asking import run_ask
+
+    code = run_ask(
+        question, as_json, _parse_today(today), thread, org, channel, console, err_console
+    )
+    raise typer.Exit(code)
+
+
+@app.command()
+def chat(
+    org: OrgOption = None,
+    today: TodayOption = None,
+    channel: Annotated[
+        str | None, typer.Option("--channel", help="Page context: the channel id.")
+    ] = None,
+) -> None:
+    """An interactive conversation in the terminal."""
+    from cli.asking import run_chat
+
+    raise typer.Exit(run_chat(org, _parse_today(today), channel, console))
+
+
+app.command("eval")(eval_command)
+app.command("serve")(serve)
+app.add_typer(keys_app, name="keys")
+app.add_typer(slack_app, name="slack")
+app.command("widget-token")(widget_token)
 
 
 if __name__ == "__main__":

@@ -304,3 +304,34 @@ class ConversationThread(Base):
     title: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now())
+
+
+class SlackLink(Base):
+    """A Slack user acting as one staff user of one organization (`keen slack link`).
+
+    `team_id` is the Slack workspace, or "" for any workspace (Slack user ids rarely repeat).
+    """
+
+    __tablename__ = "slack_links"
+    __table_args__ = (UniqueConstraint("team_id", "slack_user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    team_id: Mapped[str] = mapped_column(String(32), default="")
+    slack_user_id: Mapped[str] = mapped_column(String(32))
+    staff_user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now())
+
+
+class SlackEventReceipt(Base):
+    """Slack event ids already accepted, so a retried delivery is answered once in any process.
+
+    Not scoped to an organization: the id arrives before the asker is known, and Slack makes it
+    unique across workspaces.
+    """
+
+    __tablename__ = "slack_event_receipts"
+
+    event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    team_id: Mapped[str | None] = mapped_column(String(32))
+    received_at: Mapped[datetime] = mapped_column(DateTime, index=True)

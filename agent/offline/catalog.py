@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import distinct, func, select
+from sqlalchemy import select
 
 from domain.db import get_engine, session_scope
-from domain.models import Lead, PipelineStatus
-from domain.names import find_mentions, names_version
+from domain.models import Lead, PipelineStatus, Reward, RewardReport
+from domain.names import find_channel_mentions
 
 
 @dataclass
@@ -30,20 +32,38 @@ class Catalog:
     statuses: list[str]
     owners: list[str]
     properties: dict[str, list[str]]  # custom property name → a sample of its values
-    name_words: set[str]
 
     def mentions(self, text: str) -> Mentions:
         with session_scope(get_engine()) as session:
-            found = find_mentions(session, self.org_id, text)
-        result = Mentions()
+            found = find_channel_mentions(session, self.org_id, text)
+        by_span: dict[tuple[int, int], list[Any]] = {}
         for m in found:
-            if m.candidates:
-                result.ambiguous.append((m.text, [c.name for c in m.candidates]))
-            elif m.kind == "channel":
-                result.channels.append((m.ext_id, m.name))
-            else:
-                result.partners.append((m.ext_id, m.name))
+            by_span.setdefault(m.span, []).append(m)
+        result = Mentions()
+        for group in by_span.values():
+            if any(m.entity.kind == "channel" for m in group):
+                group = [m for m in group if m.entity.kind == "channel"]  # a channel's own name
+            for kind, target in (("channel", result.channels), ("partner", result.partners)):
+                same = [m for m in group if m.entity.kind == kind]
+                if len(same) > 1:
+                    result.ambiguous.append((same[0].text, [m.entity.name for m in same]))
+                elif same:
+                    target.append((same[0].entity.ext_id, same[0].entity.name))
         return result
+
+    def record_ids(self, tokens: list[str]) -> dict[str, str]:
+        """Which of `tokens` are ids of this organization's leads, rewards or reward reports."""
+        if not tokens:
+            return {}
+        found: dict[str, str] = {}
+        with session_scope(get_engine()) as session:
+            for kind, model in (("report", RewardReport), ("reward", Reward), ("lead", Lead)):
+                stmt = select(model.ext_id).where(
+                    model.org_id == self.org_id, model.ext_id.in_(tokens)
+                )
+                for ext_id in session.scalars(stmt):
+                    found.setdefault(ext_id, kind)
+        return found
 
     def statuses_in(self, text: str) -> list[str]:
         lowered = text.lower()
@@ -58,7 +78,9 @@ class Catalog:
         lowered = text.lower()
         for owner in self.owners:
             first = owner.split()[0].lower()
-            if re.search(rf"\b(?:owned by|owner|assigned to|for|of)\s+{re.escape(first)}\b", lowered):
+            if re.search(
+                rf"\b(?:owned by|owner|assigned to|for|of)\s+{re.escape(first)}\b", lowered
+            ):
                 return owner
         return None
 
@@ -66,38 +88,50 @@ class Catalog:
         lowered = text.lower()
         for name, values in self.properties.items():
             for value in values:
-                if len(value) > 2 and re.search(rf"\b{re.escape(value.lower())}\b", lowered):
+                pattern = rf"(?<![\w]){re.escape(value.lower())}(?![\w+])"
+                if len(value) > 2 and re.search(pattern, lowered):
                     return name, value
         return None
 
-    def is_name_token(self, token: str) -> bool:
-        return token.lower() in self.name_words
 
-
-_cache: dict[tuple[int, int], Catalog] = {}
+CATALOG_TTL_S = 60.0  # other processes' loads are seen within this; this process's at once
+_cache: dict[int, tuple[float, Catalog]] = {}
 _lock = threading.Lock()
 
 
-def catalog_for(org_id: int) -> Catalog:
-    key = (org_id, names_version(org_id))
+def invalidate_catalog(org_id: int | None = None) -> None:
     with _lock:
-        if key in _cache:
-            return _cache[key]
+        if org_id is None:
+            _cache.clear()
+        else:
+            _cache.pop(org_id, None)
+
+
+def catalog_for(org_id: int) -> Catalog:
+    with _lock:
+        cached = _cache.get(org_id)
+        if cached and time.monotonic() - cached[0] < CATALOG_TTL_S:
+            return cached[1]
     with session_scope(get_engine()) as session:
         statuses = list(
-            session.scalars(select(distinct(PipelineStatus.name)).where(PipelineStatus.org_id == org_id))
+            session.scalars(
+                select(PipelineStatus.name).where(PipelineStatus.org_id == org_id).distinct()
+            )
         )
         owners = [
             o
             for o in session.scalars(
-                select(distinct(Lead.owner)).where(Lead.org_id == org_id, Lead.owner.is_not(None)).limit(200)
+                select(Lead.owner)
+                .where(Lead.org_id == org_id, Lead.owner.is_not(None))
+                .distinct()
+                .limit(200)
             )
             if o
         ]
         properties = _property_samples(session, org_id)
-    cat = Catalog(org_id, statuses, owners, properties, set())
+    cat = Catalog(org_id, statuses, owners, properties)
     with _lock:
-        _cache[key] = cat
+        _cache[org_id] = (time.monotonic(), cat)
     return cat
 
 
@@ -111,5 +145,4 @@ def _property_samples(session, org_id: int) -> dict[str, list[str]]:  # type: ig
         for name, value in (props or {}).items():
             if value and len(values.setdefault(name, set())) < 50:
                 values[name].add(str(value))
-    _ = func
     return {k: sorted(v) for k, v in values.items()}

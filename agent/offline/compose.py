@@ -11,7 +11,7 @@ from langchain_core.messages import ToolMessage
 
 from tools.context import KeenContext
 
-TABLE_ROWS_SHOWN = 10
+TABLE_ROWS_SHOWN = 20
 METRIC_WORDS = {
     "lead_volume": "lead volume",
     "won_leads": "won leads",
@@ -60,7 +60,74 @@ def _cell(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "…"
 
 
-def markdown_table(table: dict[str, Any], limit: int = TABLE_ROWS_SHOWN) -> str:
+# The columns worth reading in the answer text; the full table stays in the answer's data.
+DISPLAY_COLUMNS: dict[str, tuple[str, ...]] = {
+    "Reward reports": ("id", "channel", "period_end", "state", "total", "currency", "reasons"),
+    "Leads": (
+        "id",
+        "channel",
+        "status",
+        "company",
+        "deal_value",
+        "currency",
+        "days_in_status",
+        "missing",
+    ),
+    "Rewards": ("id", "channel", "lead", "amount", "currency", "status", "created"),
+    "Reward triggers": (
+        "channel",
+        "name",
+        "event",
+        "status",
+        "amount_type",
+        "amount",
+        "requires_approval",
+        "active",
+    ),
+    "Search results": ("id", "name", "channel", "status", "snippet"),
+}
+PERFORMANCE_COLUMNS = (
+    "rank",
+    "name",
+    "currency",
+    "lead_volume",
+    "won_leads",
+    "conversion_rate_pct",
+    "revenue",
+    "reward_total",
+    "net_value",
+)
+METRIC_COLUMN = {
+    "conversion_rate": "conversion_rate_pct",
+    "reward_to_revenue": "reward_to_revenue_pct",
+}
+
+
+def display_columns(table: dict[str, Any], rank_by: str | None = None) -> list[str]:
+    columns = list(table.get("columns", []))
+    wanted = DISPLAY_COLUMNS.get(str(table.get("title")))
+    if "lead_volume" in columns and "revenue" in columns:
+        wanted = PERFORMANCE_COLUMNS
+        if rank_by:
+            metric = METRIC_COLUMN.get(rank_by, rank_by)
+            wanted = ("rank", "name", "currency", metric, "lead_volume", "won_leads")
+    if not wanted:
+        return columns[:8]
+    chosen = [c for c in wanted if c in columns]
+    return chosen or columns[:8]
+
+
+def project(table: dict[str, Any], columns: list[str]) -> dict[str, Any]:
+    index = [table["columns"].index(c) for c in columns]
+    rows = [[row[i] for i in index] for row in table.get("rows", [])]
+    return {**table, "columns": columns, "rows": rows}
+
+
+def markdown_table(
+    table: dict[str, Any], limit: int = TABLE_ROWS_SHOWN, rank_by: str | None = None
+) -> str:
+    if table.get("columns"):
+        table = project(table, display_columns(table, rank_by))
     columns = table.get("columns", [])
     rows = table.get("rows", [])
     if not columns or not rows:
@@ -70,10 +137,10 @@ def markdown_table(table: dict[str, Any], limit: int = TABLE_ROWS_SHOWN) -> str:
         "| " + " | ".join("---" for _ in columns) + " |",
     ]
     lines += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in rows[:limit]]
-    hidden = len(rows) - min(len(rows), limit) + int(table.get("left_out", 0))
+    left_out = table.get("left_out")
     text = "\n".join(lines)
-    if hidden:
-        text += f"\n\n{hidden} more not shown (the full table is in the data)."
+    if left_out:
+        text += f"\n\n{left_out} more not shown here (the full table is in the answer's data)."
     return text
 
 
@@ -94,7 +161,11 @@ def _lead(a: dict[str, Any], args: dict[str, Any], intent: str) -> str:
     lead = a.get("lead", {})
     flags = [f for f in ("stuck", "needs_action") if lead.get(f)]
     extra = f" It is {' and '.join(f.replace('_', ' ') for f in flags)}." if flags else ""
-    value = f", deal value {lead.get('currency')} {_thousands(lead['deal_value'])}" if lead.get("deal_value") else ""
+    value = (
+        f", deal value {lead.get('currency')} {_thousands(lead['deal_value'])}"
+        if lead.get("deal_value")
+        else ""
+    )
     return (
         f"Lead {lead.get('id')} ({lead.get('company') or 'no company'}) is in **{lead.get('status')}** "
         f"on {lead.get('channel')}{value}, in that status for {lead.get('days_in_status')} days.{extra}"
@@ -124,8 +195,14 @@ def _performance(a: dict[str, Any], args: dict[str, Any], intent: str) -> str:
         for leader in leaders:
             value = leader.get("value")
             cur = leader.get("currency")
-            shown = f"{value}%" if rank_by in ("conversion_rate", "reward_to_revenue") else (
-                f"{cur} {_thousands(value)}" if cur and rank_by not in ("lead_volume", "won_leads", "won_deals") else f"{value}"
+            shown = (
+                f"{value}%"
+                if rank_by in ("conversion_rate", "reward_to_revenue")
+                else (
+                    f"{cur} {_thousands(value)}"
+                    if cur and rank_by not in ("lead_volume", "won_leads", "won_deals")
+                    else f"{value}"
+                )
             )
             parts.append(f"**{leader['name']}** ({shown})")
         sentence = f"{' and '.join(parts)} {'has' if len(parts) == 1 else 'have'} the {best} {word}"
@@ -139,9 +216,65 @@ def _performance(a: dict[str, Any], args: dict[str, Any], intent: str) -> str:
                 f"{', '.join(left)}."
             )
         return sentence
-    if a.get("rows") == 1 and leaders == []:
-        return "Here are the figures."
-    return f"Performance of {_plural(a.get('rows', 0), group)}."
+    table = (a.get("_tables") or [{}])[0]
+    rows = [dict(zip(table.get("columns", []), row, strict=False)) for row in table.get("rows", [])]
+    metric = a.get("_metric")
+    if rows and len({r.get("name") for r in rows}) == 1:
+        return _figures_sentence(rows, metric)
+    totals = a.get("totals")
+    if totals:
+        return _totals_sentence(totals, a.get("rows", len(rows)), group, metric)
+    return f"Performance of {_plural(a.get('rows', 0), group)}:"
+
+
+def _value(row: dict[str, Any], metric: str) -> str:
+    value = row.get(METRIC_COLUMN.get(metric, metric))
+    if value is None:
+        return "n/a"
+    if metric in METRIC_COLUMN:
+        return f"{value}%"
+    if metric in ("lead_volume", "won_leads", "won_deals"):
+        return str(value)
+    return f"{row.get('currency')} {_thousands(value)}"
+
+
+def _figures_sentence(rows: list[dict[str, Any]], metric: str | None) -> str:
+    """One channel or partner: the asked metric first, then every figure (per currency)."""
+    name = rows[0].get("name")
+    first = rows[0]
+    lead = ""
+    if metric:
+        values = " and ".join(_value(r, metric) for r in rows)
+        lead = f"**{name}** — {METRIC_WORDS.get(metric, metric)}: {values}.\n\n"
+    parts = [
+        f"{_plural(first.get('lead_volume') or 0, 'lead')}",
+        f"{first.get('won_leads')} won ({_value(first, 'conversion_rate')} conversion)",
+        f"{_plural(first.get('won_deals') or 0, 'won deal')}",
+    ]
+    for r in rows:
+        if r.get("currency"):
+            parts += [
+                f"revenue {_value(r, 'revenue')}",
+                f"average deal size {_value(r, 'average_deal_size')}",
+                f"reward total {_value(r, 'reward_total')}",
+                f"net value {_value(r, 'net_value')}",
+                f"reward-to-revenue {_value(r, 'reward_to_revenue')}",
+            ]
+    return f"{lead}**{name}**: " + ", ".join(parts) + "."
+
+
+def _totals_sentence(totals: dict[str, Any], count: int, group: str, metric: str | None) -> str:
+    money_part = ", ".join(
+        f"{METRIC_WORDS[k]} {money(totals[k])}"
+        for k in ("revenue", "reward_total", "net_value")
+        if totals.get(k)
+    )
+    rate = totals.get("conversion_rate_pct")
+    return (
+        f"Across {_plural(count, group)}: {totals.get('lead_volume')} leads, "
+        f"{totals.get('won_leads')} won ({'n/a' if rate is None else f'{rate}%'} conversion), "
+        f"{totals.get('won_deals')} won deals; {money_part}."
+    )
 
 
 def _funnel(a: dict[str, Any], args: dict[str, Any], intent: str) -> str:
@@ -160,14 +293,20 @@ def _patterns(a: dict[str, Any], args: dict[str, Any], intent: str) -> str:
         wanted = args.get("pattern")
         what = f" the pattern “{wanted.replace('_', ' ')}”" if wanted else " any pattern"
         return f"No active channel shows{what}."
-    parts = [f"**{m['channel']}** ({m['pattern'].replace('_', ' ')}: {m['reading']})" for m in matches]
+    parts = [
+        f"**{m['channel']}** ({m['pattern'].replace('_', ' ')}: {m['reading']})" for m in matches
+    ]
     return f"{_plural(len(matches), 'finding')}: " + "; ".join(parts) + "."
 
 
 def _plan(a: dict[str, Any], args: dict[str, Any], intent: str) -> str:
     diagnosis = a.get("diagnosis") or []
     actions = a.get("actions") or []
-    head = f"**{a.get('channel')}**: " + ("; ".join(diagnosis) if diagnosis else "no problem pattern found") + "."
+    head = (
+        f"**{a.get('channel')}**: "
+        + ("; ".join(diagnosis) if diagnosis else "no problem pattern found")
+        + "."
+    )
     if actions:
         head += "\n\nRecommended actions:\n" + "\n".join(f"- {x}" for x in actions)
     return head
@@ -180,12 +319,22 @@ def _rewards(a: dict[str, Any], args: dict[str, Any], intent: str) -> str:
     if state:
         return f"{_plural(count, 'reward')} {'is' if count == 1 else 'are'} {state}, totalling {money(a.get('totals'))}."
     by_status = a.get("by_status") or {}
-    parts = [f"{v['count']} {STATE_WORDS.get(k, k)} ({money(v.get('totals'))})" for k, v in by_status.items()]
-    return f"{_plural(count, 'reward')}: " + "; ".join(parts) + "." if parts else f"{_plural(count, 'reward')}."
+    parts = [
+        f"{v['count']} {STATE_WORDS.get(k, k)} ({money(v.get('totals'))})"
+        for k, v in by_status.items()
+    ]
+    return (
+        f"{_plural(count, 'reward')}: " + "; ".join(parts) + "."
+        if parts
+        else f"{_plural(count, 'reward')}."
+    )
 
 
 def _explain(a: dict[str, Any], args: dict[str, Any], intent: str) -> str:
-    return a.get("explanation") or f"Reward {a.get('reward')} is {a.get('currency')} {a.get('amount')}."
+    return (
+        a.get("explanation")
+        or f"Reward {a.get('reward')} is {a.get('currency')} {a.get('amount')}."
+    )
 
 
 def _reports(a: dict[str, Any], args: dict[str, Any], intent: str) -> str:
@@ -195,7 +344,11 @@ def _reports(a: dict[str, Any], args: dict[str, Any], intent: str) -> str:
         return f"Report {a['report']} ({a.get('channel')}) is **{a.get('state')}**, totalling {money(a.get('totals'))}.{why}"
     if args.get("needs_attention"):
         n = a.get("needs_attention", a.get("count", 0))
-        return f"{_plural(n, 'reward report')} need{'s' if n == 1 else ''} attention." if n else "No reward report needs attention."
+        return (
+            f"{_plural(n, 'reward report')} need{'s' if n == 1 else ''} attention."
+            if n
+            else "No reward report needs attention."
+        )
     states = a.get("states") or {}
     parts = ", ".join(f"{v} {k}" for k, v in states.items())
     return f"{_plural(a.get('count', 0), 'reward report')}" + (f": {parts}." if parts else ".")
@@ -233,7 +386,12 @@ def _error_text(payload: dict[str, Any]) -> str:
     text = str(payload["error"])
     options = payload.get("candidates") or payload.get("suggestions")
     if options:
-        text += " " + ("Which one do you mean: " if payload.get("candidates") else "Did you mean: ") + ", ".join(map(str, options)) + "?"
+        text += (
+            " "
+            + ("Which one do you mean: " if payload.get("candidates") else "Did you mean: ")
+            + ", ".join(map(str, options))
+            + "?"
+        )
     return text
 
 
@@ -261,14 +419,23 @@ def compose_answer(
         call = calls.get(message.tool_call_id, {})
         name = call.get("name") or message.name or ""
         args = call.get("args") or {}
-        answer = payload.get("answer", {})
-        headline = HEADLINES.get(name, lambda a, b, c: "Here is what I found.")(answer, args, intent)
+        answer = {
+            **payload.get("answer", {}),
+            "_tables": payload.get("tables", []),
+            "_metric": plan.get("slots", {}).get("metric"),
+        }
+        headline = HEADLINES.get(name, lambda a, b, c: "Here is what I found.")(
+            answer, args, intent
+        )
         parts = [headline]
         for table in payload.get("tables", [])[:2]:
-            rendered = markdown_table(table)
+            rendered = markdown_table(table, rank_by=args.get("rank_by"))
             if rendered:
                 title = table.get("title")
-                parts.append((f"**{title}**\n\n" if title and len(payload.get("tables", [])) > 1 else "") + rendered)
+                parts.append(
+                    (f"**{title}**\n\n" if title and len(payload.get("tables", [])) > 1 else "")
+                    + rendered
+                )
         sections.append("\n\n".join(parts))
         if payload.get("period"):
             periods.append(payload["period"])
@@ -283,7 +450,9 @@ def compose_answer(
 
 def tables_only_answer(tool_contents: Sequence[str]) -> str:
     """The grounding guard's last resort: the tool tables, without unverified prose."""
-    parts = ["I could not verify every figure of my answer, so here are the results as the tools returned them:"]
+    parts = [
+        "I could not verify every figure of my answer, so here are the results as the tools returned them:"
+    ]
     for content in tool_contents:
         try:
             payload = json.loads(content)

@@ -20,7 +20,10 @@ from agent.prompting import PROMPTS_DIR
 # Cue words per intent: (regex, weight). Weights are added to the similarity score.
 CUES: dict[str, tuple[tuple[str, float], ...]] = {
     "reports_attention": (
-        (r"reports?\b.{0,40}(attention|overdue|late|problem|issue|action|look at|check)", 0.6),
+        (
+            r"reports?\b.{0,40}(attention|overdue|late|problem|issue|action|look at|looking at|check|deal with|follow up|flag)",
+            0.6,
+        ),
         (r"(attention|overdue|late).{0,40}\breports?\b", 0.6),
     ),
     "reports": ((r"\breports?\b", 0.35), (r"\b(rr|rep|report)-?\d+", 0.3)),
@@ -29,29 +32,59 @@ CUES: dict[str, tuple[tuple[str, float], ...]] = {
         (r"approved but not paid|outstanding|awaiting review|still to pay|unpaid", 0.2),
     ),
     "reward_explain": (
-        (r"\bwhy\b.{0,60}(reward|amount|paid|get)|how (?:was|is|were).{0,40}calculat|explain.{0,30}reward", 0.6),
+        (
+            r"\bwhy\b.{0,60}(reward|amount|paid|get)|how (?:was|is|were).{0,40}calculat|explain.{0,30}reward",
+            0.6,
+        ),
     ),
     "triggers": (
-        (r"trigger|reward (?:rules?|structure|scheme)|commission (?:structure|rules?|scheme)|how do partners earn|earn (?:a )?rewards?|pay partners for", 0.6),
+        (
+            r"trigger|reward (?:rules?|structure|scheme|setup|set-up)|commission (?:structure|rules?|scheme|setup|set-up|plan)|how do partners earn|earn (?:a )?rewards?|pay partners for|what do we pay|how much do we pay .{0,30}(?:when|for|per)|paid (?:per|for each)",
+            0.6,
+        ),
     ),
     "conversion_ranking": (
-        (r"(?:best|worst|highest|lowest|rank|top|compare|which|who).{0,50}conver|conver\w*.{0,30}(?:best|worst|ranking|rank)", 0.5),
+        (
+            r"(?:best|worst|highest|lowest|rank|top|compare|which|who).{0,50}conver|conver\w*.{0,30}(?:best|worst|ranking|rank)",
+            0.5,
+        ),
     ),
     "metric_ranking": (
         (r"\b(?:which|who|rank|ranking|top|compare|most|least|highest|lowest|best|worst)\b", 0.15),
     ),
     "channel_metrics": (
-        (r"perform|doing|numbers|metrics|kpis?|working|health|results", 0.25),
+        (
+            r"perform|doing|numbers|metrics|kpis?|working|health|results|going on|how(?:'s| is) .{0,30}(?:going|looking)",
+            0.25,
+        ),
+        (
+            r"\btotal\b|overall|combined|altogether|across (?:all|every)|in total|sum of|all together",
+            0.3,
+        ),
     ),
     "stuck": (
-        (r"where.{0,30}(?:stuck|stall)|bottleneck|funnel|distribution|which status|pipeline look|by status", 0.5),
+        (
+            r"where.{0,30}(?:stuck|stall|pil(?:e|ing) up)|bottleneck|funnel|distribution|which (?:status|stage)|(?:stage|status) has the most|pipeline look|by status|spread (?:across|over)|across (?:the )?(?:statuses|stages)",
+            0.5,
+        ),
     ),
-    "patterns": ((r"pattern|quality|engag|bottleneck|roi|stopped sending|few leads but|high (?:lead )?volume", 0.3),),
+    "patterns": (
+        (
+            r"pattern|quality|engag|bottleneck|roi|stopped sending|few leads but|high (?:lead )?volume",
+            0.3,
+        ),
+    ),
     "improve": (
-        (r"improv|better|\bfix\b|plan\b|recommend|diagnos|what should (?:we|i) do (?:with|for|to)|help.{0,20}(?:channel|partnership|performance)", 0.5),
+        (
+            r"improv|better|\bfix\b|plan\b|recommend|diagnos|what should (?:we|i) do (?:with|for|to)|help.{0,20}(?:channel|partnership|performance)",
+            0.5,
+        ),
     ),
     "advice": (
-        (r"what (?:should|can|do) (?:we|i) do (?:about|when|if)|how (?:do|can|should) (?:i|we) (?:get|handle|deal)|best practices?|tips?\b|advice", 0.45),
+        (
+            r"what (?:should|can|do) (?:we|i) do (?:about|when|if)|how (?:do|can|should) (?:i|we) (?:get|handle|deal)|best practices?|tips?\b|advice",
+            0.45,
+        ),
     ),
     "leads": (
         (r"\bleads?\b", 0.2),
@@ -59,16 +92,28 @@ CUES: dict[str, tuple[tuple[str, float], ...]] = {
     ),
     "lead_detail": ((r"\blead\s+#?[a-z]*-?\d+", 0.5),),
     "overview": (
-        (r"integration|\bsync|lead form|form fields?|fields? on|statuses|tell me about|which channels (?:do|are)|list (?:our |all )?(?:partners|channels)|what channels", 0.45),
+        (
+            r"integration|\bsync|lead form|form fields?|fields? on|pipeline statuses|what statuses|tell me about|which channels (?:do|are)|list (?:our |all )?(?:partner )?(?:partners|channels)|what channels|channels? (?:are |is )?(?:paused|archived|active)|(?:paused|archived) channels?|currenc(?:y|ies) (?:of|does|do)|with their currenc",
+            0.45,
+        ),
     ),
     "search": (
-        (r"\bmention|talk(?:s|ing)? about|notes?\b|say(?:s)? about|search|\bwant(?:s)? an?\b", 0.45),
+        (
+            r"\bmention|talk(?:s|ing)? about|notes?\b|say(?:s)? about|search|\bwant(?:s)? an?\b|evaluat|asked about|ask(?:s|ing)? (?:about|for)|coming off|switching (?:from|away)|open to|interested in|complain|concern",
+            0.45,
+        ),
     ),
     "action": (
-        (r"^(?:please |can you |could you |go ahead and )?(?:approve|reject|decline|mark|pay|move|record|flag|update|change|delete|set|create|add|remove)\b", 0.8),
+        (
+            r"^(?:please |can you |could you |go ahead and )?(?:approve|reject|decline|mark|pay|move|record|flag|update|change|delete|set|create|add|remove)\b",
+            0.8,
+        ),
     ),
     "invent": (
-        (r"estimate|predict|forecast|guess|make up|invent|projection|extrapolat|hypothetical|what if|would be if", 0.8),
+        (
+            r"estimate|predict|forecast|guess|make up|invent|projection|extrapolat|hypothetical|what if|would be if",
+            0.8,
+        ),
     ),
     "help": ((r"^(?:hi|hello|hey|help|what can you do|how does this work)\b", 0.5),),
     "out_of_scope": (),
@@ -80,6 +125,14 @@ class IntentScore:
     intent: str
     score: float
     similarity: float
+
+
+@lru_cache(maxsize=512)
+def _embed(texts: tuple[str, ...]) -> Any:
+    """The offline planner always uses the local model (no network), cached per text."""
+    from domain.semantic.embedder import local_embedder
+
+    return local_embedder().embed(list(texts))
 
 
 @lru_cache(maxsize=1)
@@ -100,23 +153,19 @@ class IntentClassifier:
         with self._lock:
             if self._matrix is not None:
                 return
-            from domain.semantic.embedder import embed_texts
-
             labels, texts = [], []
             for intent, questions in examples().items():
                 labels.extend([intent] * len(questions))
                 texts.extend(questions)
-            self._matrix = embed_texts(texts)
+            self._matrix = _embed(tuple(texts))
             self._labels = labels
 
     def similarities(self, question: str) -> dict[str, float]:
         """Per intent, the mean cosine similarity of its two nearest examples."""
         import numpy as np
 
-        from domain.semantic.embedder import embed_texts
-
         self._ensure()
-        sims = self._matrix @ embed_texts([question])[0]
+        sims = self._matrix @ _embed((question,))[0]
         best: dict[str, list[float]] = {}
         for label, sim in zip(self._labels, sims.tolist(), strict=True):
             best.setdefault(label, []).append(sim)

@@ -8,7 +8,7 @@ the old arguments.
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from agent.offline.slots import Slots
@@ -18,7 +18,9 @@ FOLLOW_UP = re.compile(
     r"but|for|in|show me (?:those|these|them|the leads)|those|these|them|and for)\b",
     re.IGNORECASE,
 )
-THOSE_LEADS = re.compile(r"\b(?:those|these|them|the) leads\b|\bshow (?:me )?(?:those|them|these)\b")
+THOSE_LEADS = re.compile(
+    r"\b(?:those|these|them|the) leads\b|\bshow (?:me )?(?:those|them|these)\b"
+)
 
 READ_ONLY_NOTE = (
     "I can't change data from this conversation: approving, rejecting or paying rewards, moving "
@@ -40,7 +42,11 @@ class Plan:
     slots: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"intent": self.intent, "calls": [asdict(c) for c in self.calls], "slots": self.slots}
+        return {
+            "intent": self.intent,
+            "calls": [asdict(c) for c in self.calls],
+            "slots": self.slots,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Plan:
@@ -51,8 +57,20 @@ class Plan:
         )
 
 
-def _scope(slots: Slots, page_channel: str | None) -> dict[str, Any]:
-    """Channel / partner arguments from the slots ("this channel" = the page context)."""
+PRONOUN = re.compile(
+    r"\b(?:its|their|them|they|it|that (?:channel|partner|one)|the same (?:channel|partner)|"
+    r"this (?:channel|partner|one)|there)\b",
+    re.IGNORECASE,
+)
+TOTAL = re.compile(r"\btotal\b|overall|combined|altogether|across (?:all|every)|in total", re.I)
+NEW_LEADS = re.compile(r"\bnew (?:leads?|ones)\b|\bin new lead\b", re.IGNORECASE)
+
+
+def _scope(
+    slots: Slots, page_channel: str | None, inherited: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Channel / partner arguments from the slots ("this channel" = the page context; "its"
+    = the channel of the previous question)."""
     args: dict[str, Any] = {}
     if slots.channels:
         args["channel"] = slots.channels[0][1]
@@ -60,16 +78,74 @@ def _scope(slots: Slots, page_channel: str | None) -> dict[str, Any]:
         args["channel"] = "this"
     if slots.partners and "channel" not in args:
         args["partner"] = slots.partners[0][1]
+    if not args and inherited:
+        args.update(inherited)
     return args
+
+
+def inherited_scope(question: str, slots: Slots, previous: dict[str, Any] | None) -> dict[str, Any]:
+    """The previous turn's channel or partner, when this question points back at it."""
+    if not previous or slots.channels or slots.partners or not PRONOUN.search(question):
+        return {}
+    for call in previous.get("calls", []):
+        for key in ("channel", "partner"):
+            if call.get("args", {}).get(key):
+                return {key: call["args"][key]}
+    return {}
 
 
 def _period(slots: Slots, phrase: str | None) -> dict[str, Any]:
     return {"period": phrase} if slots.period is not None and phrase else {}
 
 
-def build_calls(intent: str, slots: Slots, question: str, period_phrase: str | None,
-                page_channel: str | None) -> list[ToolCall]:
-    scope = _scope(slots, page_channel)
+PER_CHANNEL_INTENTS = frozenset(
+    {
+        "channel_metrics",
+        "leads",
+        "rewards",
+        "stuck",
+        "triggers",
+        "overview",
+        "improve",
+        "reports",
+        "reports_attention",
+    }
+)
+
+
+def build_calls(
+    intent: str,
+    slots: Slots,
+    question: str,
+    period_phrase: str | None,
+    page_channel: str | None,
+    inherited: dict[str, Any] | None = None,
+) -> list[ToolCall]:
+    """The tool calls for an intent; one call per channel when several are named."""
+    names = [("channel", n) for _, n in slots.channels]
+    names += [("partner", n) for _, n in slots.partners]
+    if len(names) > 1 and intent in PER_CHANNEL_INTENTS:
+        calls: list[ToolCall] = []
+        for key, name in names:
+            single = replace(slots, channels=[], partners=[])
+            if key == "channel":
+                single.channels = [("", name)]
+            else:
+                single.partners = [("", name)]
+            calls += _calls_for(intent, single, question, period_phrase, page_channel, None)
+        return calls
+    return _calls_for(intent, slots, question, period_phrase, page_channel, inherited)
+
+
+def _calls_for(
+    intent: str,
+    slots: Slots,
+    question: str,
+    period_phrase: str | None,
+    page_channel: str | None,
+    inherited: dict[str, Any] | None,
+) -> list[ToolCall]:
+    scope = _scope(slots, page_channel, inherited)
     period = _period(slots, period_phrase)
     ids = slots.record_ids
     if intent == "reports_attention":
@@ -96,6 +172,10 @@ def build_calls(intent: str, slots: Slots, question: str, period_phrase: str | N
         return [ToolCall("explain_reward", {"reward_id": ids[0]})] if ids else []
     if intent == "triggers":
         return [ToolCall("list_reward_triggers", scope)]
+    if intent == "metric_ranking" and not (slots.order or slots.top) and TOTAL.search(question):
+        return _calls_for(
+            "channel_metrics", slots, question, period_phrase, page_channel, inherited
+        )
     if intent in ("conversion_ranking", "metric_ranking"):
         metric = "conversion_rate" if intent == "conversion_ranking" else slots.metric or "revenue"
         args = {"group_by": slots.group_by or "channel", "rank_by": metric, **period}
@@ -105,7 +185,7 @@ def build_calls(intent: str, slots: Slots, question: str, period_phrase: str | N
         return [ToolCall("channel_performance", args)]
     if intent == "channel_metrics":
         args = {**scope, **period}
-        if not scope and slots.group_by == "partner":
+        if "partner" in scope or (not scope and slots.group_by == "partner"):
             args["group_by"] = "partner"
         return [ToolCall("channel_performance", args)]
     if intent == "stuck":
@@ -120,31 +200,42 @@ def build_calls(intent: str, slots: Slots, question: str, period_phrase: str | N
     if intent == "advice":
         return [ToolCall("search_notes", {"query": question, "kind": "playbook", "limit": 6})]
     if intent == "leads":
-        return [ToolCall("find_leads", lead_filters(slots, scope, period))]
+        return [ToolCall("find_leads", lead_filters(slots, scope, period, question))]
     if intent == "lead_detail":
         return [ToolCall("get_lead", {"lead_id": ids[0]})] if ids else []
     if intent == "overview":
         return [ToolCall("channel_overview", scope)]
     if intent == "search":
-        args = {"query": question, "kind": "partners" if slots.group_by == "partner" and "lead" not in question.lower() else "leads", **scope, **period}
+        args = {
+            "query": question,
+            "kind": "partners"
+            if slots.group_by == "partner" and "lead" not in question.lower()
+            else "leads",
+            **scope,
+            **period,
+        }
         if slots.statuses:
             args["status"] = slots.statuses[0]
         return [ToolCall("search_notes", args)]
     return []
 
 
-def lead_filters(slots: Slots, scope: dict[str, Any], period: dict[str, Any]) -> dict[str, Any]:
+def lead_filters(
+    slots: Slots, scope: dict[str, Any], period: dict[str, Any], question: str = ""
+) -> dict[str, Any]:
     args: dict[str, Any] = {**scope, **period}
     if slots.statuses:
         args["status"] = slots.statuses[0]
+    elif NEW_LEADS.search(question) and "needs_action" not in slots.flags:
+        args["status"] = "New lead"
     elif slots.status_kind:
         args["status_kind"] = slots.status_kind
     for flag in slots.flags:
         args[flag] = True
     if slots.owner:
         args["owner"] = slots.owner
-    if slots.property:
-        args["property_name"], args["property_value"] = slots.property
+    if slots.custom_property:
+        args["property_name"], args["property_value"] = slots.custom_property
     return args
 
 
@@ -155,8 +246,9 @@ def is_follow_up(question: str, slots: Slots, confident: bool) -> bool:
     return not confident and slots.names_something and words <= 8
 
 
-def follow_up(previous: Plan, slots: Slots, question: str, period_phrase: str | None,
-              page_channel: str | None) -> Plan:
+def follow_up(
+    previous: Plan, slots: Slots, question: str, period_phrase: str | None, page_channel: str | None
+) -> Plan:
     """Re-run the previous plan with what this question changes."""
     scope = _scope(slots, page_channel)
     lowered = question.lower()
@@ -189,8 +281,19 @@ def follow_up(previous: Plan, slots: Slots, question: str, period_phrase: str | 
 
 def _lead_args_from(previous: Plan) -> dict[str, Any]:
     """The lead filters implied by the previous answer (its channel, period, status...)."""
-    keep = ("channel", "partner", "period", "status", "status_kind", "stuck", "needs_action",
-            "missing_information", "owner", "property_name", "property_value")
+    keep = (
+        "channel",
+        "partner",
+        "period",
+        "status",
+        "status_kind",
+        "stuck",
+        "needs_action",
+        "missing_information",
+        "owner",
+        "property_name",
+        "property_value",
+    )
     args: dict[str, Any] = {}
     for call in previous.calls:
         for key in keep:

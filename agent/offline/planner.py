@@ -68,7 +68,9 @@ class OfflinePlanner(BaseChatModel):
                     ],
                     additional_kwargs={PLAN_KEY: plan.to_dict()},
                 )
-            return AIMessage(content=self._noted(plan.reply or ""), additional_kwargs={PLAN_KEY: plan.to_dict()})
+            return AIMessage(
+                content=self._noted(plan.reply or ""), additional_kwargs={PLAN_KEY: plan.to_dict()}
+            )
         plan_dict = planned.additional_kwargs[PLAN_KEY] if planned else {"intent": "unknown"}
         calls = {
             call["id"]: call for m in turn if isinstance(m, AIMessage) for call in m.tool_calls

@@ -10,8 +10,11 @@ from agent.offline import vocabulary as vocab
 from agent.offline.catalog import Catalog
 from domain.periods import Period, PeriodError, find_period
 
-RECORD_ID = re.compile(r"\b([A-Za-z]{1,6}-?\d{1,8}(?:-\d+)?)\b")
-QUARTER_OR_YEAR = re.compile(r"^(?:q[1-4]|h[12]|fy\d*)$", re.IGNORECASE)
+TOKEN = re.compile(r"[A-Za-z0-9][\w-]*[A-Za-z0-9]|\d")
+QUARTER_OR_YEAR = re.compile(
+    r"^(?:q[1-4]|h[12]|fy\d*|\d{4}-\d{2}(?:-\d{2})?|\d+(?:st|nd|rd|th|k|m)?)$", re.IGNORECASE
+)
+NUMERIC_ID = re.compile(r"\b(?:lead|reward|report)\s+#?(\d{1,10})\b", re.IGNORECASE)
 
 
 @dataclass
@@ -33,14 +36,24 @@ class Slots:
     flags: list[str] = field(default_factory=list)
     record_ids: list[str] = field(default_factory=list)
     owner: str | None = None
-    property: tuple[str, str] | None = None
+    custom_property: tuple[str, str] | None = None
 
     @property
     def names_something(self) -> bool:
         return bool(
-            self.channels or self.partners or self.this_channel or self.period or self.statuses
-            or self.status_kind or self.reward_status or self.metric or self.flags
-            or self.record_ids or self.owner or self.property or self.pattern
+            self.channels
+            or self.partners
+            or self.this_channel
+            or self.period
+            or self.statuses
+            or self.status_kind
+            or self.reward_status
+            or self.metric
+            or self.flags
+            or self.record_ids
+            or self.owner
+            or self.property
+            or self.pattern
         )
 
 
@@ -60,15 +73,18 @@ def _order(text: str) -> str | None:
 
 
 def _record_ids(question: str, period_span: tuple[int, int] | None) -> list[str]:
+    """Tokens that look like record ids (letters and digits, often hyphenated): `lead-0303`,
+    `rw-12`, `RR-3`; the caller checks which of them exist."""
     ids = []
-    for m in RECORD_ID.finditer(question):
-        token = m.group(1)
-        if QUARTER_OR_YEAR.match(token) or not re.search(r"\d", token):
+    for m in TOKEN.finditer(question):
+        token = m.group(0)
+        if not re.search(r"\d", token) or QUARTER_OR_YEAR.match(token):
             continue
         if period_span and period_span[0] <= m.start() < period_span[1]:
             continue
         ids.append(token)
-    return ids
+    ids += [m.group(1) for m in NUMERIC_ID.finditer(question)]
+    return list(dict.fromkeys(ids))
 
 
 def extract(question: str, today: date, catalog: Catalog) -> Slots:
@@ -82,14 +98,18 @@ def extract(question: str, today: date, catalog: Catalog) -> Slots:
     if found:
         slots.period, span = found
     slots.this_channel = bool(vocab.THIS_CHANNEL.search(text))
-    masked = question if span is None else question[: span[0]] + " " * (span[1] - span[0]) + question[span[1] :]
+    masked = (
+        question
+        if span is None
+        else question[: span[0]] + " " * (span[1] - span[0]) + question[span[1] :]
+    )
     mentions = catalog.mentions(masked)
     slots.channels = mentions.channels
     slots.partners = mentions.partners
     slots.ambiguous = mentions.ambiguous
     slots.statuses = catalog.statuses_in(masked)
     slots.owner = catalog.owner_in(masked)
-    slots.property = catalog.property_in(masked)
+    slots.custom_property = catalog.property_in(masked)
     slots.reward_status = vocab.first_match(vocab.REWARD_STATES, text)
     slots.metric = vocab.first_match(vocab.METRICS, text)
     slots.pattern = vocab.first_match(vocab.PATTERNS, text)
@@ -102,7 +122,5 @@ def extract(question: str, today: date, catalog: Catalog) -> Slots:
         slots.group_by = "partner"
     elif vocab.CHANNEL_WORDS.search(text):
         slots.group_by = "channel"
-    slots.record_ids = [
-        rid for rid in _record_ids(question, span) if not catalog.is_name_token(rid)
-    ]
+    slots.record_ids = _record_ids(question, span)
     return slots

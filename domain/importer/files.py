@@ -1,0 +1,229 @@
+"""The files and columns of dataset-format.md and dataset-extensions.md, as data.
+
+Each column names the typed field it becomes (`id` becomes `ext_id`); reference columns keep the
+customer's id until the writer resolves it. A file's typed fields are its columns, then the
+fields its checks derive, then the field holding unknown columns (leads' custom properties).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from domain.enums import (
+    AmountType,
+    ChannelStatus,
+    IntegrationState,
+    RewardStatus,
+    Role,
+    StatusKind,
+    TriggerEvent,
+)
+from domain.importer.parse import (
+    Parser,
+    enum_parser,
+    parse_bool,
+    parse_currency,
+    parse_date,
+    parse_datetime,
+    parse_integer,
+    parse_money,
+)
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    parse: Parser | None = None  # None: kept as text
+    required: bool = False
+    default: Any = None
+    field: str = ""  # typed field name; defaults to `name`
+
+    @property
+    def key(self) -> str:
+        return self.field or self.name
+
+
+@dataclass(frozen=True)
+class FileSpec:
+    name: str
+    required: bool
+    columns: tuple[Column, ...]
+    derived: tuple[str, ...] = ()  # typed fields filled by the file's own checks
+    extras_field: str | None = None  # unknown columns are kept here as {name: text}
+    fields: tuple[str, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        keys = tuple(c.key for c in self.columns) + self.derived
+        if self.extras_field:
+            keys += (self.extras_field,)
+        object.__setattr__(self, "fields", keys)
+
+
+def _id() -> Column:
+    return Column("id", required=True, field="ext_id")
+
+
+PARTNERS = FileSpec(
+    "partners.csv",
+    True,
+    (_id(), Column("name", required=True), Column("email"), Column("tier"), Column("notes")),
+)
+CHANNELS = FileSpec(
+    "channels.csv",
+    True,
+    (
+        _id(),
+        Column("partner_id", required=True),
+        Column("name", required=True),
+        Column("status", enum_parser(ChannelStatus), default=ChannelStatus.active.value),
+        Column("currency", parse_currency, default="USD"),
+        Column("created_at", parse_datetime),
+        Column("description"),
+    ),
+)
+PIPELINE = FileSpec(
+    "pipeline.csv",
+    False,
+    (
+        Column("channel_id"),
+        Column("status", required=True),
+        Column("kind", enum_parser(StatusKind), required=True),
+        Column("position", parse_integer, required=True),
+    ),
+)
+LEADS = FileSpec(
+    "leads.csv",
+    True,
+    (
+        _id(),
+        Column("channel_id", required=True),
+        Column("contact_name"),
+        Column("company_name"),
+        Column("email"),
+        Column("phone"),
+        Column("source"),
+        Column("notes"),
+        Column("deal_value", parse_money),
+        Column("status", required=True),
+        Column("created_at", parse_datetime, required=True),
+        Column("status_changed_at", parse_datetime),
+        Column("owner"),
+    ),
+    derived=("status_kind",),
+    extras_field="properties",
+)
+HISTORY = FileSpec(
+    "lead_status_history.csv",
+    False,
+    (
+        Column("lead_id", required=True),
+        Column("from_status"),
+        Column("to_status", required=True),
+        Column("changed_at", parse_datetime, required=True),
+    ),
+)
+TRIGGERS = FileSpec(
+    "reward_triggers.csv",
+    False,
+    (
+        _id(),
+        Column("channel_id", required=True),
+        Column("name"),
+        Column("event", enum_parser(TriggerEvent), required=True),
+        Column("status"),
+        Column("amount_type", enum_parser(AmountType), required=True),
+        Column("amount", parse_money, required=True),
+        Column("requires_approval", parse_bool, default=True),
+        Column("active", parse_bool, default=True),
+    ),
+)
+PURCHASES = FileSpec(
+    "purchases.csv",
+    False,
+    (
+        _id(),
+        Column("lead_id", required=True),
+        Column("amount", parse_money, required=True),
+        Column("occurred_at", parse_datetime, required=True),
+    ),
+)
+REPORTS = FileSpec(
+    "reward_reports.csv",
+    False,
+    (
+        _id(),
+        Column("channel_id", required=True),
+        Column("period_start", parse_date, required=True),
+        Column("period_end", parse_date, required=True),
+        Column("flag_note"),
+    ),
+)
+REWARDS = FileSpec(
+    "rewards.csv",
+    False,
+    (
+        _id(),
+        Column("channel_id", required=True),
+        Column("lead_id"),
+        Column("trigger_id"),
+        Column("report_id"),
+        Column("amount", parse_money, required=True),
+        Column("status", enum_parser(RewardStatus), required=True),
+        Column("created_at", parse_datetime, required=True),
+        Column("approved_at", parse_datetime),
+        Column("paid_at", parse_datetime),
+        Column("rejected_at", parse_datetime),
+        Column("payment_reference"),
+        Column("reject_reason"),
+    ),
+)
+INTEGRATIONS = FileSpec(
+    "integrations.csv",
+    False,
+    (
+        _id(),
+        Column("channel_id", required=True),
+        Column("kind", required=True),
+        Column("state", enum_parser(IntegrationState), default=IntegrationState.connected.value),
+        Column("last_sync_at", parse_datetime),
+        Column("last_error"),
+    ),
+)
+FORM_FIELDS = FileSpec(
+    "lead_form_fields.csv",
+    False,
+    (
+        Column("channel_id", required=True),
+        Column("field", required=True),
+        Column("label"),
+        Column("required", parse_bool, default=False),
+        Column("position", parse_integer, default=0),
+    ),
+)
+USERS = FileSpec(
+    "users.csv",
+    False,
+    (
+        _id(),
+        Column("email", required=True),
+        Column("name"),
+        Column("role", enum_parser(Role), required=True),
+    ),
+)
+
+FILES: tuple[FileSpec, ...] = (
+    PARTNERS,
+    CHANNELS,
+    PIPELINE,
+    LEADS,
+    HISTORY,
+    TRIGGERS,
+    PURCHASES,
+    REPORTS,
+    REWARDS,
+    INTEGRATIONS,
+    FORM_FIELDS,
+    USERS,
+)
+"""Contract order, then the extension files: the order of reading, writing and counts."""

@@ -1,0 +1,1 @@
+"""The Keen assistant in Slack: mentions, direct messages, assistant threads and `/keen`."""

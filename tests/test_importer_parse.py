@@ -1,0 +1,126 @@
+"""Cell parsers at their edges, and the SQLite storage format the bulk writer reproduces."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import Date, DateTime
+from sqlalchemy.dialects import sqlite
+
+from domain.enums import RewardStatus
+from domain.importer.bulk import sqlite_date, sqlite_datetime
+from domain.importer.parse import (
+    CellError,
+    enum_parser,
+    parse_bool,
+    parse_currency,
+    parse_date,
+    parse_datetime,
+    parse_integer,
+    parse_money,
+)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("2026-05-03", datetime(2026, 5, 3)),  # a bare date is midnight UTC
+        ("2026-05-03T14:05:00", datetime(2026, 5, 3, 14, 5)),
+        ("2026-05-03T14:05:00Z", datetime(2026, 5, 3, 14, 5)),
+        ("2026-05-03T14:05:00+02:00", datetime(2026, 5, 3, 12, 5)),  # 14:05 − 2 h
+        ("2026-05-03T00:30:00+01:00", datetime(2026, 5, 2, 23, 30)),  # back over midnight
+        ("2026-12-31T23:00:00-01:30", datetime(2027, 1, 1, 0, 30)),  # into the next year
+        ("2026-05-03T14:05:00.250Z", datetime(2026, 5, 3, 14, 5, 0, 250000)),
+    ],
+)
+def test_datetimes_become_naive_utc(raw: str, expected: datetime) -> None:
+    value = parse_datetime(raw)
+    assert value == expected
+    assert value.tzinfo is None
+
+
+@pytest.mark.parametrize(
+    "raw", ["2026-02-29", "2026-05-03T25:00:00", "03/05/2026", "yesterday", "2026-05-03TZ"]
+)
+def test_malformed_datetimes(raw: str) -> None:
+    with pytest.raises(CellError, match="not a valid date or time"):
+        parse_datetime(raw)
+
+
+def test_dates() -> None:
+    assert parse_date("2026-05-31") == date(2026, 5, 31)
+    assert parse_date("2026-05-31T23:00:00-05:00") == date(2026, 5, 31)  # the date as written
+    with pytest.raises(CellError, match="not a valid date: '2026-06-31'"):
+        parse_date("2026-06-31")
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("0", "0"), ("12", "12"), ("12.5", "12.5"), ("12.50", "12.50"), ("0.01", "0.01"),
+     (".5", "0.5"), ("1000000.00", "1000000.00")],
+)  # fmt: skip
+def test_money(raw: str, expected: str) -> None:
+    assert parse_money(raw) == Decimal(expected)
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        ("12.345", "more than 2 decimal places: '12.345'"),
+        ("12.500", "more than 2 decimal places: '12.500'"),
+        ("-0.01", "negative amount: '-0.01'"),
+        ("-.5", "negative amount: '-.5'"),
+        ("1,000", "not a valid amount: '1,000'"),
+        ("$10", "not a valid amount: '$10'"),
+        ("10 EUR", "not a valid amount: '10 EUR'"),
+        ("1e3", "not a valid amount: '1e3'"),
+        ("+5", "not a valid amount: '+5'"),
+        ("1_000", "not a valid amount: '1_000'"),
+        ("NaN", "not a valid amount: 'NaN'"),
+        ("١٢", "not a valid amount: '١٢'"),  # Arabic-Indic digits are digits, not ASCII
+        (".", "not a valid amount: '.'"),
+    ],
+)
+def test_money_problems(raw: str, reason: str) -> None:
+    with pytest.raises(CellError) as info:
+        parse_money(raw)
+    assert str(info.value).startswith(reason)
+
+
+def test_booleans_integers_currencies_and_enums() -> None:
+    assert [parse_bool(v) for v in ("true", "FALSE", "True")] == [True, False, True]
+    with pytest.raises(CellError, match="not a boolean: '1'"):
+        parse_bool("1")
+    assert [parse_integer(v) for v in ("0", "-3", "42")] == [0, -3, 42]
+    with pytest.raises(CellError, match=r"not a whole number: '2\.0'"):
+        parse_integer("2.0")
+    assert parse_currency("eur") == "EUR"
+    for bad in ("EU", "EURO", "E1R"):
+        with pytest.raises(CellError, match="not a 3-letter currency code"):
+            parse_currency(bad)
+    parse_status = enum_parser(RewardStatus)
+    assert parse_status("Awaiting_Review") == "awaiting_review"
+    with pytest.raises(CellError, match="unknown value 'awaiting review'"):
+        parse_status("awaiting review")
+
+
+def test_long_cells_are_shortened_in_reasons() -> None:
+    with pytest.raises(CellError) as info:
+        parse_money("x" * 100)
+    assert f"'{'x' * 37}...'" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [datetime(2026, 5, 3, 14, 5), datetime(2026, 5, 3, 14, 5, 7, 120), datetime(999, 1, 2)],
+)
+def test_sqlite_datetime_storage_matches_sqlalchemy(value: datetime) -> None:
+    dialect = sqlite.dialect()
+    process = DateTime().dialect_impl(dialect).bind_processor(dialect)
+    assert process is not None
+    assert sqlite_datetime(value) == process(value)
+    date_process = Date().dialect_impl(dialect).bind_processor(dialect)
+    assert date_process is not None
+    assert sqlite_date(value.date()) == date_process(value.date())
