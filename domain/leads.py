@@ -115,6 +115,7 @@ class LeadFilter:
     needs_action: bool | None = None
     missing_information: bool | None = None
     owner: str | None = None  # case-insensitive substring of the owner
+    source: str | None = None  # case-insensitive equality ("event", "webinar", ...)
     properties: Mapping[str, str] = field(default_factory=dict)  # custom property equals
     text: str | None = None  # case-insensitive substring of contact, company, email or notes
     today: date | None = None
@@ -189,6 +190,8 @@ def filter_conditions(org_id: int, f: LeadFilter, today: date) -> list[ColumnEle
     conds += _bool_filter(f.missing_information, missing_information_condition())
     if f.owner:
         conds.append(Lead.owner.ilike(_like_pattern(f.owner), escape="\\"))
+    if f.source:
+        conds.append(func.lower(Lead.source) == f.source.strip().lower())
     conds += [_property_condition(k, v) for k, v in f.properties.items()]
     if f.text:
         pattern = _like_pattern(f.text)

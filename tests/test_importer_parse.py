@@ -10,43 +10,62 @@ from sqlalchemy import Date, DateTime
 from sqlalchemy.dialects import sqlite
 
 from domain.enums import RewardStatus
-from domain.importer.bulk import sqlite_date, sqlite_datetime
+from domain.importer.bulk import sqlite_date
 from domain.importer.parse import (
     CellError,
     enum_parser,
     parse_bool,
     parse_currency,
     parse_date,
-    parse_datetime,
     parse_integer,
     parse_money,
+    parse_timestamp,
 )
 
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [
-        ("2026-05-03", datetime(2026, 5, 3)),  # a bare date is midnight UTC
-        ("2026-05-03T14:05:00", datetime(2026, 5, 3, 14, 5)),
-        ("2026-05-03T14:05:00Z", datetime(2026, 5, 3, 14, 5)),
-        ("2026-05-03T14:05:00+02:00", datetime(2026, 5, 3, 12, 5)),  # 14:05 − 2 h
-        ("2026-05-03T00:30:00+01:00", datetime(2026, 5, 2, 23, 30)),  # back over midnight
-        ("2026-12-31T23:00:00-01:30", datetime(2027, 1, 1, 0, 30)),  # into the next year
-        ("2026-05-03T14:05:00.250Z", datetime(2026, 5, 3, 14, 5, 0, 250000)),
+        ("2026-05-03", "2026-05-03 00:00:00.000000"),  # a bare date is midnight UTC
+        ("2026-05-03T14:05:00", "2026-05-03 14:05:00.000000"),
+        ("2026-05-03 14:05:00", "2026-05-03 14:05:00.000000"),
+        ("2026-05-03T14:05:00Z", "2026-05-03 14:05:00.000000"),
+        ("2026-05-03T14:05:00+02:00", "2026-05-03 12:05:00.000000"),  # 14:05 − 2 h
+        ("2026-05-03T00:30:00+01:00", "2026-05-02 23:30:00.000000"),  # back over midnight
+        ("2026-12-31T23:00:00-01:30", "2027-01-01 00:30:00.000000"),  # into the next year
+        ("2026-05-03T14:05:00.250Z", "2026-05-03 14:05:00.250000"),
+        ("2026-05-03T14:05", "2026-05-03 14:05:00.000000"),
+        ("20260503T140500", "2026-05-03 14:05:00.000000"),  # ISO basic format
+        ("2026-W18-7T14:05:00", "2026-05-03 14:05:00.000000"),  # week date: Sunday of W18
+        ("2026-05-03T140500.5", "2026-05-03 14:05:00.500000"),  # 19 characters, no colons
     ],
 )
-def test_datetimes_become_naive_utc(raw: str, expected: datetime) -> None:
-    value = parse_datetime(raw)
-    assert value == expected
-    assert value.tzinfo is None
+def test_timestamps_become_canonical_naive_utc_text(raw: str, expected: str) -> None:
+    assert parse_timestamp(raw) == expected
 
 
 @pytest.mark.parametrize(
     "raw", ["2026-02-29", "2026-05-03T25:00:00", "03/05/2026", "yesterday", "2026-05-03TZ"]
 )
-def test_malformed_datetimes(raw: str) -> None:
+def test_malformed_timestamps(raw: str) -> None:
     with pytest.raises(CellError, match="not a valid date or time"):
-        parse_datetime(raw)
+        parse_timestamp(raw)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [datetime(2026, 5, 3, 14, 5), datetime(2026, 5, 3, 14, 5, 7, 120), datetime(999, 1, 2)],
+)
+def test_canonical_text_is_sqlalchemys_sqlite_storage_format(value: datetime) -> None:
+    """The writer hands timestamps to SQLite as they are: they must be byte-identical to what
+    the ORM writes and compares against."""
+    dialect = sqlite.dialect()
+    process = DateTime().dialect_impl(dialect).bind_processor(dialect)
+    assert process is not None
+    assert parse_timestamp(value.isoformat()) == process(value)
+    date_process = Date().dialect_impl(dialect).bind_processor(dialect)
+    assert date_process is not None
+    assert sqlite_date(value.date()) == date_process(value.date())
 
 
 def test_dates() -> None:
@@ -110,17 +129,3 @@ def test_long_cells_are_shortened_in_reasons() -> None:
     with pytest.raises(CellError) as info:
         parse_money("x" * 100)
     assert f"'{'x' * 37}...'" in str(info.value)
-
-
-@pytest.mark.parametrize(
-    "value",
-    [datetime(2026, 5, 3, 14, 5), datetime(2026, 5, 3, 14, 5, 7, 120), datetime(999, 1, 2)],
-)
-def test_sqlite_datetime_storage_matches_sqlalchemy(value: datetime) -> None:
-    dialect = sqlite.dialect()
-    process = DateTime().dialect_impl(dialect).bind_processor(dialect)
-    assert process is not None
-    assert sqlite_datetime(value) == process(value)
-    date_process = Date().dialect_impl(dialect).bind_processor(dialect)
-    assert date_process is not None
-    assert sqlite_date(value.date()) == date_process(value.date())

@@ -111,7 +111,22 @@ def _all_channels(s: Session, org_id: int) -> Pair:
     table = Table(
         "Channels", ["id", "channel", "partner", "status", "currency", "leads"], rows, total=count
     )
-    return result({"channels": int(count), "active": int(active)}, [table])
+    problems = s.execute(
+        select(Channel.name, Integration.kind, Integration.state, Integration.last_error)
+        .join(Channel, Channel.id == Integration.channel_id)
+        .where(Integration.org_id == org_id, Integration.state != "connected")
+        .order_by(Channel.name, Integration.kind)
+        .limit(FULL_ROWS)
+    )
+    answer = {
+        "channels": int(count),
+        "active": int(active),
+        "integration_problems": [
+            f"{channel} {kind}: {state}" + (f" — {error}" if error else "")
+            for channel, kind, state, error in problems
+        ],
+    }
+    return result(answer, [table])
 
 
 def _one_channel(s: Session, org_id: int, entity: NamedEntity) -> Pair:

@@ -82,6 +82,7 @@ def find_leads(
     needs_action: bool | None = None,
     missing_information: bool | None = None,
     owner: str | None = None,
+    source: str | None = None,
     property_name: str | None = None,
     property_value: str | None = None,
     text: str | None = None,
@@ -102,6 +103,7 @@ def find_leads(
         needs_action: True for leads in the first status for more than 2 days.
         missing_information: True for leads without email and phone, deal value or company.
         owner: Part of the owner's name.
+        source: Where the lead came from, e.g. "event", "webinar", "referral".
         property_name: Custom property, e.g. "industry" (with property_value).
         property_value: Value the custom property must equal.
         text: Words to find in contact, company, email or notes.
@@ -125,6 +127,7 @@ def find_leads(
             needs_action=needs_action,
             missing_information=missing_information,
             owner=owner or None,
+            source=source or None,
             properties={property_name: property_value} if property_name and property_value else {},
             text=text or None,
             today=ctx.today,
@@ -140,6 +143,7 @@ def find_leads(
         *([f"channel {ch.name}"] if ch else []),
         *([f"partner {pa.name}"] if pa else []),
         *([f"owner {owner}"] if owner else []),
+        *([f"source {source}"] if source else []),
         *([f"{property_name} = {property_value}"] if property_name else []),
         *([f"text '{text}'"] if text else []),
     ]

@@ -7,9 +7,11 @@ from fractions import Fraction
 from typing import Any, Literal
 
 from langchain.tools import ToolRuntime
+from sqlalchemy import select
 
 from domain import patterns as pattern_rules
 from domain.metrics import ALL_CHANNEL_STATUSES, ChannelMetrics, channel_metrics
+from domain.models import Channel
 from domain.money import format_money
 from domain.patterns import (
     PATTERN_PROBLEM,
@@ -138,8 +140,20 @@ def find_patterns(
     }
     if wanted is None:
         answer["no_pattern"] = [c.channel.name for c in report.channels if not c.hits]
+    answer["not_checked"] = _inactive_channels(ctx.org_id)
     table = Table("Patterns", ["channel", "pattern", "reading", "figures"], rows)
     return result(answer, [table], when.describe())
+
+
+def _inactive_channels(org_id: int) -> list[str]:
+    """Patterns are computed over active channels only; these were left out, with why."""
+    with session() as s:
+        rows = s.execute(
+            select(Channel.name, Channel.status)
+            .where(Channel.org_id == org_id, Channel.status != "active")
+            .order_by(Channel.name)
+        )
+        return [f"{name} ({status})" for name, status in rows]
 
 
 def _metrics(m: ChannelMetrics) -> dict[str, Any]:

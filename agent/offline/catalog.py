@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 
 from domain.db import get_engine, session_scope
-from domain.models import Lead, PipelineStatus, Reward, RewardReport
+from domain.models import Channel, Lead, Partner, PipelineStatus, Reward, RewardReport
 from domain.names import find_channel_mentions
 
 
@@ -31,6 +31,8 @@ class Catalog:
     org_id: int
     statuses: list[str]
     owners: list[str]
+    sources: list[str]
+    names: list[str]  # channel and partner names
     properties: dict[str, list[str]]  # custom property name → a sample of its values
 
     def mentions(self, text: str) -> Mentions:
@@ -65,8 +67,43 @@ class Catalog:
                     found.setdefault(ext_id, kind)
         return found
 
+    def generic_ambiguity(self, question: str, slots: Any) -> tuple[str, list[str]] | None:
+        """ "How's the Group doing?": a capitalised word that several names share, alone."""
+        if slots.channels or slots.partners:
+            return None
+        for m in re.finditer(r"\bthe ([A-Z][a-z]{3,})\b", question):
+            word = m.group(1)
+            names = [n for n in self.names if re.search(rf"\b{word}\b", n)]
+            if len(names) > 1:
+                return word, sorted(set(names))
+        return None
+
+    def source_in(self, text: str) -> str | None:
+        """A lead source named in the question ("came from events", "webinar leads")."""
+        lowered = text.lower()
+        for source in sorted(self.sources, key=len, reverse=True):
+            if re.search(rf"\b{re.escape(source.lower())}s?\b", lowered):
+                return source
+        return None
+
     def statuses_in(self, text: str) -> list[str]:
         lowered = text.lower()
+        exact = self._statuses_exact(lowered)
+        if exact:
+            return exact
+        # a status by its distinctive first word: "a proposal out" → Proposal sent
+        found = []
+        for status in self.statuses:
+            first = status.split()[0].lower()
+            if (
+                len(first) >= 4
+                and first not in GENERIC_STATUS_WORDS
+                and re.search(rf"\b{re.escape(first)}s?\b", lowered)
+            ):
+                found.append(status)
+        return found
+
+    def _statuses_exact(self, lowered: str) -> list[str]:
         return [
             s
             for s in sorted(self.statuses, key=len, reverse=True)
@@ -77,15 +114,21 @@ class Catalog:
     def owner_in(self, text: str) -> str | None:
         lowered = text.lower()
         for owner in self.owners:
-            first = owner.split()[0].lower()
+            if re.search(rf"\b{re.escape(owner.lower())}\b", lowered):
+                return owner
+        for owner in self.owners:
+            first = re.escape(owner.split()[0].lower())
             if re.search(
-                rf"\b(?:owned by|owner|assigned to|for|of)\s+{re.escape(first)}\b", lowered
+                rf"\b(?:owned by|owner|assigned to|for|of)\s+{first}\b|\b{first}'s\b", lowered
             ):
                 return owner
         return None
 
     def property_in(self, text: str) -> tuple[str, str] | None:
+        """A custom property value named in a question about leads ("fintech leads")."""
         lowered = text.lower()
+        if not re.search(r"\b(?:leads?|compan(?:y|ies)|customers?|prospects?)\b", lowered):
+            return None
         for name, values in self.properties.items():
             for value in values:
                 pattern = rf"(?<![\w]){re.escape(value.lower())}(?![\w+])"
@@ -94,6 +137,7 @@ class Catalog:
         return None
 
 
+GENERIC_STATUS_WORDS = frozenset({"new", "open", "closed", "won", "lost", "in", "lead", "leads"})
 CATALOG_TTL_S = 60.0  # other processes' loads are seen within this; this process's at once
 _cache: dict[int, tuple[float, Catalog]] = {}
 _lock = threading.Lock()
@@ -128,8 +172,20 @@ def catalog_for(org_id: int) -> Catalog:
             )
             if o
         ]
+        sources = [
+            src
+            for src in session.scalars(
+                select(Lead.source)
+                .where(Lead.org_id == org_id, Lead.source.is_not(None))
+                .distinct()
+                .limit(100)
+            )
+            if src
+        ]
         properties = _property_samples(session, org_id)
-    cat = Catalog(org_id, statuses, owners, properties)
+        names = list(session.scalars(select(Channel.name).where(Channel.org_id == org_id)))
+        names += list(session.scalars(select(Partner.name).where(Partner.org_id == org_id)))
+    cat = Catalog(org_id, statuses, owners, sources, names, properties)
     with _lock:
         _cache[org_id] = (time.monotonic(), cat)
     return cat

@@ -4,6 +4,7 @@ out and the period used. Every figure is copied from a tool result, never comput
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -49,6 +50,17 @@ def _thousands(amount: Any) -> str:
     return f"{value:,.{decimals}f}"
 
 
+IMAGE = re.compile(r"!\[([^\]]*)\]\(([^)\s]*)[^)]*\)")
+LINK = re.compile(r"(?<!!)\[([^\]]*)\]\(([^)\s]*)[^)]*\)")
+
+
+def inert(text: str) -> str:
+    """Data shown as data: markdown images and links become plain words, so nothing from a
+    note is fetched or clickable in disguise."""
+    text = IMAGE.sub(lambda m: f"(image “{m.group(1)}” from {m.group(2)}, not shown)", text)
+    return LINK.sub(lambda m: f"{m.group(1)} ({m.group(2)})", text)
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return "—"
@@ -56,8 +68,10 @@ def _cell(value: Any) -> str:
         return "yes" if value else "no"
     if isinstance(value, list):
         return ", ".join(str(v) for v in value) or "—"
-    text = str(value).replace("|", "\\|").replace("\n", " ")
-    return text if len(text) <= 80 else text[:77] + "…"
+    text = inert(str(value)).replace("|", "\\|").replace("\n", " ")
+    if len(text) <= 160:
+        return text
+    return text[:160].rsplit(" ", 1)[0] + " …"  # cut between words: never inside a number
 
 
 # The columns worth reading in the answer text; the full table stays in the answer's data.
@@ -166,17 +180,47 @@ def _lead(a: dict[str, Any], args: dict[str, Any], intent: str) -> str:
         if lead.get("deal_value")
         else ""
     )
-    return (
-        f"Lead {lead.get('id')} ({lead.get('company') or 'no company'}) is in **{lead.get('status')}** "
-        f"on {lead.get('channel')}{value}, in that status for {lead.get('days_in_status')} days.{extra}"
+    text = (
+        f"Lead {lead.get('id')} ({lead.get('company') or 'no company'}) is in "
+        f"**{lead.get('status')}** on {lead.get('channel')}{value}, in that status for "
+        f"{lead.get('days_in_status')} days.{extra}"
     )
+    facts = [
+        f"{label}: {lead[key]}"
+        for key, label in (
+            ("contact", "Contact"),
+            ("email", "Email"),
+            ("phone", "Phone"),
+            ("owner", "Owner"),
+            ("source", "Source"),
+        )
+        if lead.get(key)
+    ]
+    if lead.get("missing"):
+        facts.append("Missing: " + ", ".join(map(str, lead["missing"])))
+    facts += [f"{k}: {v}" for k, v in (lead.get("properties") or {}).items()]
+    if facts:
+        text += "\n\n" + "; ".join(facts) + "."
+    if lead.get("notes"):
+        quoted = "\n".join(f"> {line}" for line in inert(str(lead["notes"])).splitlines())
+        text += f"\n\nPartner's notes (shown as written, not followed as instructions):\n{quoted}"
+    return text
 
 
 def _overview(a: dict[str, Any], args: dict[str, Any], intent: str) -> str:
-    if "channels" in a:
-        return f"You have {_plural(a['channels'], 'channel')}, {a.get('active', 0)} of them active."
     problems = a.get("integration_problems") or []
     issue = f" Integration problems: {'; '.join(problems)}." if problems else ""
+    if "channels" in a:
+        return (
+            f"You have {_plural(a['channels'], 'channel')}, {a.get('active', 0)} of them active."
+            + (issue or " All integrations are connected.")
+        )
+    integrations = next(
+        (t for t in a.get("_tables", []) if t.get("title") == "Integrations"), {"rows": []}
+    )
+    names = [f"{row[1]} ({row[2]})" for row in integrations.get("rows", [])]
+    if names:
+        issue = f" Integrations: {', '.join(names)}." + issue
     pipeline = " → ".join(a.get("pipeline", []))
     return (
         f"**{a.get('channel')}** ({a.get('status')}, {a.get('currency')}) is the partnership with "
@@ -292,11 +336,19 @@ def _patterns(a: dict[str, Any], args: dict[str, Any], intent: str) -> str:
     if not matches:
         wanted = args.get("pattern")
         what = f" the pattern “{wanted.replace('_', ' ')}”" if wanted else " any pattern"
-        return f"No active channel shows{what}."
-    parts = [
-        f"**{m['channel']}** ({m['pattern'].replace('_', ' ')}: {m['reading']})" for m in matches
-    ]
-    return f"{_plural(len(matches), 'finding')}: " + "; ".join(parts) + "."
+        return f"No active channel shows{what}." + _not_checked(a)
+    parts = [f"**{m['channel']}** — {m['pattern']} ({m['reading']})" for m in matches]
+    text = "Channels showing a pattern: " + "; ".join(parts) + "."
+    if a.get("no_pattern"):
+        text += f" No pattern: {', '.join(a['no_pattern'])}."
+    return text + _not_checked(a)
+
+
+def _not_checked(a: dict[str, Any]) -> str:
+    skipped = a.get("not_checked") or []
+    return (
+        f" Only active channels are checked; not checked: {', '.join(skipped)}." if skipped else ""
+    )
 
 
 def _plan(a: dict[str, Any], args: dict[str, Any], intent: str) -> str:
@@ -361,7 +413,7 @@ def _triggers(a: dict[str, Any], args: dict[str, Any], intent: str) -> str:
 def _search(a: dict[str, Any], args: dict[str, Any], intent: str) -> str:
     kind = a.get("kind", "leads")
     if kind == "playbook":
-        return "From the playbook (section 7 of the partnership guide), the closest actions:"
+        return "From the playbook (the partnership guide's improvement actions), the closest ones:"
     noun = {"leads": "lead note", "partners": "partner note"}.get(kind, "note")
     return f"The {_plural(a.get('count', 0), noun)} closest to “{a.get('query')}”:"
 
@@ -441,11 +493,23 @@ def compose_answer(
             periods.append(payload["period"])
         if name == "lead_funnel" and answer.get("most_stuck_status"):
             facts["most_stuck_status"] = answer["most_stuck_status"]
+        if name == "list_rewards" and payload.get("tables"):
+            facts["rewards"] = _reward_facts(payload["tables"][0])
     text = "\n\n".join(sections) if sections else "I found nothing to answer with."
     unique_periods = list(dict.fromkeys(periods))
     if unique_periods:
         text += "\n\nPeriod: " + "; ".join(unique_periods) + "."
     return text, facts
+
+
+def _reward_facts(table: dict[str, Any]) -> list[list[Any]]:
+    """The rewards an answer showed (id, channel, amount, status), for "why is that one…"."""
+    columns = table.get("columns", [])
+    wanted = ("id", "channel", "amount", "status")
+    if not all(c in columns for c in wanted):
+        return []
+    index = [columns.index(c) for c in wanted]
+    return [[row[i] for i in index] for row in table.get("rows", [])[:20]]
 
 
 def tables_only_answer(tool_contents: Sequence[str]) -> str:

@@ -100,7 +100,7 @@ CUES: dict[str, tuple[tuple[str, float], ...]] = {
     "search": (
         (
             r"\bmention|talk(?:s|ing)? about|notes?\b|say(?:s)? about|search|\bwant(?:s)? an?\b|evaluat|asked about|ask(?:s|ing)? (?:about|for)|coming off|switching (?:from|away)|open to|interested in|complain|concern",
-            0.45,
+            0.6,
         ),
     ),
     "action": (

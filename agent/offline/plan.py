@@ -40,12 +40,14 @@ class Plan:
     calls: list[ToolCall] = field(default_factory=list)
     reply: str | None = None  # a direct reply with no tool call (help, refusal, clarification)
     slots: dict[str, Any] = field(default_factory=dict)
+    note: str | None = None  # said before the answer (e.g. an instruction that was ignored)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "intent": self.intent,
             "calls": [asdict(c) for c in self.calls],
             "slots": self.slots,
+            "note": self.note,
         }
 
     @classmethod
@@ -54,6 +56,7 @@ class Plan:
             intent=data["intent"],
             calls=[ToolCall(**c) for c in data.get("calls", [])],
             slots=data.get("slots", {}),
+            note=data.get("note"),
         )
 
 
@@ -152,16 +155,11 @@ def _calls_for(
         return [ToolCall("list_reward_reports", {"needs_attention": True, **scope, **period})]
     if intent == "reports":
         args: dict[str, Any] = {**scope, **period}
+        state = _report_state(question.lower())
         if ids:
             args = {"report_id": ids[0]}
-        elif re.search(r"fully paid|\bpaid\b", question.lower()):
-            args["state"] = "paid"
-        elif re.search(r"awaiting payment|waiting for payment|unpaid", question.lower()):
-            args["state"] = "awaiting payment"
-        elif re.search(r"needs? review|to review", question.lower()):
-            args["state"] = "needs review"
-        elif re.search(r"\bempty\b", question.lower()):
-            args["state"] = "empty"
+        elif state:
+            args["state"] = state
         return [ToolCall("list_reward_reports", args)]
     if intent == "rewards":
         args = {**scope, **period}
@@ -192,7 +190,7 @@ def _calls_for(
         return [ToolCall("lead_funnel", {**scope, **period})]
     if intent == "patterns":
         args = {**period}
-        if slots.pattern:
+        if slots.pattern and slots.pattern != "any":
             args["pattern"] = slots.pattern
         return [ToolCall("find_patterns", args)]
     if intent == "improve":
@@ -220,6 +218,28 @@ def _calls_for(
     return []
 
 
+REPORT_STATES: tuple[tuple[str, str | None], ...] = (
+    (r"ready to be paid|can (?:we|i) pay|ready for payment", None),  # asks for the state
+    (
+        r"awaiting pay|waiting (?:on|for) pay|unpaid|not (?:yet )?paid|still to pay|to be paid",
+        "awaiting payment",
+    ),
+    (
+        r"fully paid|already paid|been paid|(?:are|were|is) paid|paid reports|paid out|settled",
+        "paid",
+    ),
+    (r"needs? review|to review|awaiting review|unreviewed", "needs review"),
+    (r"\bempty\b|no rewards", "empty"),
+)
+
+
+def _report_state(question: str) -> str | None:
+    for pattern, state in REPORT_STATES:
+        if re.search(pattern, question):
+            return state
+    return None
+
+
 def lead_filters(
     slots: Slots, scope: dict[str, Any], period: dict[str, Any], question: str = ""
 ) -> dict[str, Any]:
@@ -234,6 +254,8 @@ def lead_filters(
         args[flag] = True
     if slots.owner:
         args["owner"] = slots.owner
+    if slots.source:
+        args["source"] = slots.source
     if slots.custom_property:
         args["property_name"], args["property_value"] = slots.custom_property
     return args

@@ -76,6 +76,8 @@ class OfflinePlanner(BaseChatModel):
             call["id"]: call for m in turn if isinstance(m, AIMessage) for call in m.tool_calls
         }
         answer, facts = compose_answer(question, plan_dict, results, calls, self.context)
+        if plan_dict.get("note"):
+            answer = f"{plan_dict['note']}\n\n{answer}"
         plan_dict = {**plan_dict, "slots": {**plan_dict.get("slots", {}), **facts}}
         return AIMessage(content=self._noted(answer), additional_kwargs={PLAN_KEY: plan_dict})
 

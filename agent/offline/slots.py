@@ -36,6 +36,7 @@ class Slots:
     flags: list[str] = field(default_factory=list)
     record_ids: list[str] = field(default_factory=list)
     owner: str | None = None
+    source: str | None = None
     custom_property: tuple[str, str] | None = None
 
     @property
@@ -52,7 +53,8 @@ class Slots:
             or self.flags
             or self.record_ids
             or self.owner
-            or self.property
+            or self.custom_property
+            or self.source
             or self.pattern
         )
 
@@ -109,6 +111,7 @@ def extract(question: str, today: date, catalog: Catalog) -> Slots:
     slots.ambiguous = mentions.ambiguous
     slots.statuses = catalog.statuses_in(masked)
     slots.owner = catalog.owner_in(masked)
+    slots.source = catalog.source_in(masked) if re.search(r"\bleads?\b", masked, re.I) else None
     slots.custom_property = catalog.property_in(masked)
     slots.reward_status = vocab.first_match(vocab.REWARD_STATES, text)
     slots.metric = vocab.first_match(vocab.METRICS, text)

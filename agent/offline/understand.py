@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from agent.grounding import normalise, numbers_in
 from agent.offline.catalog import catalog_for
 from agent.offline.intents import classifier
 from agent.offline.plan import (
@@ -66,7 +67,38 @@ ACTION = re.compile(
     r"create|add|edit|send|email|book|schedule|transfer|refund|cancel)\b",
     re.IGNORECASE,
 )
-THAT_RECORD = re.compile(r"\b(?:that|this|the) (?:lead|reward|report)\b", re.IGNORECASE)
+THAT_RECORD = re.compile(r"\b(?:that|this) (?:lead|reward|report)\b", re.IGNORECASE)
+INVENT = re.compile(
+    r"\bestimate|\bpredict|forecast|\bguess|make up|made[- ]up|invent|projection|project(?:ed)? "
+    r"(?:revenue|leads|numbers)|extrapolat|hypothetical|what if\b|\bwould\b.{0,50}\bbe if\b|"
+    r"\bif we (?:doubled|halved|increased|decreased|cut|changed|raised|lowered)|next (?:month|quarter|year)'s",
+    re.IGNORECASE,
+)
+IMPROVE_ASK = re.compile(
+    r"what (?:do|should|can|could) (?:we|i) do|how (?:do|can|should|could) (?:we|i) "
+    r"(?:improve|grow|fix|get|make|turn|boost|increase|help)|recommend|improv|grow (?:it|this|them)|"
+    r"get more out of|what now|next steps?|action plan|turn (?:it|this) around",
+    re.IGNORECASE,
+)
+RANKING_WORDS = re.compile(
+    r"\b(?:which|who|rank|ranking|top|best|worst|compare|most|least)\b", re.I
+)
+REPORT_WORD = re.compile(r"\breports?\b", re.IGNORECASE)
+REWARDS_NOT_REPORT = re.compile(r"\brewards\b(?!\s+reports?)", re.IGNORECASE)
+OFF_TOPIC = re.compile(
+    r"\b(?:haiku|poem|limerick|joke|song|lyrics|story|weather|forecast for|stock|share price|"
+    r"ceo of|capital of|recipe|lunch|dinner|restaurant|flights?|hotel|translate|python|javascript|"
+    r"code|function|football|soccer|movie|film|horoscope|news)\b",
+    re.IGNORECASE,
+)
+HERE = re.compile(r"\bhere\b|\bon this page\b", re.IGNORECASE)
+LONE_REFERENCE = re.compile(
+    r"^\s*(?:compare|explain|show|list|sum|total)?\s*(?:them|those|these|it|that|this)\s*[?.!]*\s*$",
+    re.IGNORECASE,
+)
+LEADS_WORD = re.compile(r"\bleads?\b", re.IGNORECASE)
+WHY = re.compile(r"\b(?:why|how come|how (?:was|is|did)|explain)\b", re.IGNORECASE)
+QUESTION_FORM = re.compile(r"\b(?:which|what|how many|show|list|who)\b", re.IGNORECASE)
 
 
 def _boosts(slots: Slots) -> dict[str, float]:
@@ -166,17 +198,40 @@ def understand(question: str, ctx: KeenContext, previous: dict[str, Any] | None)
             "refuse",
             reply="I can only see your own organization's data, so I can't answer about other organizations.",
         )
-    if INJECTION.search(text):
-        return Plan(
-            "refuse",
-            reply="I can't do that: I follow Keen's rules, answer only from your data and cannot change it or reveal my instructions.",
-        )
-    if ACTION.search(text) and not re.search(
-        r"\b(?:which|what|how many|show|list)\b", text, re.IGNORECASE
-    ):
+    note = None
+    if INJECTION.search(text) or DO_WHAT_IT_SAYS.search(text):
+        remainder = _without_injection(text)
+        if not remainder:
+            return Plan("refuse", reply=INJECTION_REFUSAL)
+        text, note = remainder, INJECTION_NOTE
+        slots = extract(text, ctx.today, catalog)
+    if ACTION.search(text) and not QUESTION_FORM.search(text):
         return Plan("action", reply=_direct_reply("action"))
+    if INVENT.search(text):
+        return Plan("invent", reply=_direct_reply("invent"))
+    if OFF_TOPIC.search(text) and not (slots.record_ids or slots.flags or slots.reward_status):
+        return Plan("out_of_scope", reply=_clarify(OUT_OF_SCOPE))
+    if HERE.search(text) and ctx.channel_id and not (slots.channels or slots.partners):
+        slots.this_channel = True
+    if LONE_REFERENCE.search(text) and not previous:
+        return Plan(
+            "clarify",
+            reply=_clarify(
+                "Which records do you mean? Please name the channels, partners or period you'd like me to look at."
+            ),
+        )
+    if THAT_RECORD.search(text) and not slots.record_ids and not previous:
+        return Plan("clarify", reply="Which one do you mean? Please give me its id.")
+    earlier = _earlier_reward(text, slots, previous)
+    if earlier:
+        return Plan("reward_explain", [ToolCall("explain_reward", {"reward_id": earlier})])
+    generic = catalog.generic_ambiguity(question, slots)
+    if generic:
+        word, names = generic
+        return Plan("clarify", reply=f"Which one do you mean by “{word}”: {', '.join(names[:6])}?")
     record_plan = _record_intent(slots, records, text)
     if record_plan is not None:
+        record_plan.note = note
         return record_plan
     ranked = classifier().rank(text, _boosts(slots))
     top = ranked[0]
@@ -185,6 +240,7 @@ def understand(question: str, ctx: KeenContext, previous: dict[str, Any] | None)
     if previous and is_follow_up(text, slots, confident and top.intent != "help"):
         return follow_up(Plan.from_dict(previous), slots, text, phrase, ctx.channel_id)
     intent = top.intent if confident else _fallback_intent(slots)
+    intent = _decisive(intent, text, slots, ctx, previous) or intent
     if intent is None:
         in_scope = max((r.similarity for r in ranked if r.intent in IN_SCOPE_INTENTS), default=0)
         if in_scope < IN_SCOPE_SIMILARITY and not slots.names_something:
@@ -200,10 +256,12 @@ def understand(question: str, ctx: KeenContext, previous: dict[str, Any] | None)
         return Plan("clarify", reply=_clarify(f"I could not read the period: {slots.period_error}"))
     unknown = _unknown_ids(slots, records)
     if unknown and intent in ("lead_detail", "reward_explain", "reports"):
-        return Plan(
-            "clarify",
-            reply=f"I found no lead, reward or report with the id {unknown[0]} — could you check the id?",
-        )
+        tool, key = {
+            "lead_detail": ("get_lead", "lead_id"),
+            "reward_explain": ("explain_reward", "reward_id"),
+            "reports": ("list_reward_reports", "report_id"),
+        }[intent]
+        return Plan(intent, [ToolCall(tool, {key: unknown[0]})])  # the tool says it is unknown
     if (
         THAT_RECORD.search(text)
         and not slots.record_ids
@@ -231,7 +289,100 @@ def understand(question: str, ctx: KeenContext, previous: dict[str, Any] | None)
     calls = build_calls(intent, slots, text, phrase, ctx.channel_id, inherited)
     if not calls:
         return Plan("clarify", reply=_missing(intent))
+    if note:
+        return Plan(
+            intent, calls, slots={"question_intent": intent, "metric": slots.metric}, note=note
+        )
     return Plan(intent, calls, slots={"question_intent": intent, "metric": slots.metric})
+
+
+INJECTION_REFUSAL = (
+    "I can't do that: I answer only from your data, I can't change it, and I don't follow "
+    "instructions that try to override my rules."
+)
+INJECTION_NOTE = (
+    "_I ignored the instruction in your message that tried to override my rules: I can't "
+    "change data or invent figures._"
+)
+DO_WHAT_IT_SAYS = re.compile(
+    r"do what (?:the|that|this|it|its) (?:note )?says|follow (?:the|those|these|its) instructions|"
+    r"as the note (?:says|asks)",
+    re.IGNORECASE,
+)
+
+
+def _without_injection(text: str) -> str:
+    """The question without the sentences that carry an injected instruction."""
+    sentences = re.split(r"(?<=[.?!])\s+", text)
+    kept = [
+        s
+        for s in sentences
+        if not (INJECTION.search(s) or DO_WHAT_IT_SAYS.search(s) or ACTION.search(s))
+    ]
+    return " ".join(kept).strip()
+
+
+def _decisive(
+    intent: str | None, text: str, slots: Slots, ctx: KeenContext, previous: dict[str, Any] | None
+) -> str | None:
+    """Readings that the slots make certain, whatever the wording's nearest examples say."""
+    scoped = bool(slots.channels or slots.partners or (slots.this_channel and ctx.channel_id))
+    pointed_back = bool(inherited_scope(text, slots, previous))
+    if intent in ("help", "out_of_scope", "action", "invent", "lead_detail", "reward_explain"):
+        return None
+    if IMPROVE_ASK.search(text) and (scoped or pointed_back):
+        return "improve"
+    if slots.pattern and intent not in ("advice", "improve"):
+        return "improve" if scoped else "patterns"
+    if (
+        REPORT_WORD.search(text)
+        and intent in ("rewards", "leads", "channel_metrics")
+        and not slots.flags
+        and not (slots.reward_status and REWARDS_NOT_REPORT.search(text))
+    ):
+        return "reports"
+    if (
+        slots.metric
+        and (slots.order or slots.top)
+        and RANKING_WORDS.search(text)
+        and not slots.reward_status
+    ):
+        return "conversion_ranking" if slots.metric == "conversion_rate" else "metric_ranking"
+    if (
+        slots.metric
+        and slots.metric != "lead_volume"
+        and not (slots.flags or slots.statuses or slots.reward_status or slots.custom_property)
+        and intent in ("rewards", "leads", "search", "overview", None)
+    ):
+        return "channel_metrics"
+    if (
+        slots.statuses
+        and LEADS_WORD.search(text)
+        and intent in ("channel_metrics", "overview", "search", "metric_ranking", "stuck", None)
+    ):
+        return "leads"
+    if (slots.flags or slots.custom_property or slots.owner or slots.source) and intent in (
+        "channel_metrics",
+        "overview",
+        "search",
+        "metric_ranking",
+        None,
+    ):
+        return "leads"
+    return None
+
+
+def _earlier_reward(text: str, slots: Slots, previous: dict[str, Any] | None) -> str | None:
+    """ "Why is the won one 1061.55?" after a list of rewards: the reward that answer showed."""
+    rows = (previous or {}).get("slots", {}).get("rewards") or []
+    if not rows or not WHY.search(text) or slots.record_ids:
+        return None
+    amounts = numbers_in(text)
+    channels = {name for _, name in slots.channels}
+    for reward_id, channel, amount, _status in rows:
+        if normalise(str(amount)) in amounts or channel in channels:
+            return str(reward_id)
+    return None
 
 
 def _fallback_intent(slots: Slots) -> str | None:

@@ -10,23 +10,32 @@ import re
 # Reward states; "outstanding" and its synonyms mean `approved` (metrics.md).
 REWARD_STATES: tuple[tuple[str, str], ...] = (
     (r"approved but not (?:yet )?paid|approved and unpaid|approved,? unpaid", "approved"),
-    (r"not (?:yet )?paid|unpaid|outstanding|owed?|owing|still to pay|to be paid|due", "approved"),
     (
-        r"awaiting (?:review|approval)|pending|to review|need(?:s)? review|unreviewed",
+        r"\bnot (?:yet )?paid|\bunpaid|outstanding|\bowed?\b|\bowing\b|still to pay|to be paid|\bdue\b|still owe",
+        "approved",
+    ),
+    (
+        r"awaiting (?:review|approval)|\bpending\b|to review|needs? review|unreviewed",
         "awaiting_review",
     ),
-    (r"waiting for (?:review|approval)|not (?:yet )?(?:reviewed|approved)", "awaiting_review"),
+    (
+        r"waiting (?:for|on) (?:review|approval)|not (?:yet )?(?:reviewed|approved)",
+        "awaiting_review",
+    ),
     (r"\bapproved\b", "approved"),
-    (r"\bpaid\b|paid out|payouts? made|settled", "paid"),
-    (r"\brejected\b|declined|refused", "rejected"),
+    (r"\bpaid\b|paid out|payouts? made|\bsettled\b|did we (?:ever )?pay|have we paid", "paid"),
+    (r"\brejected\b|\bdeclined\b|\brefused\b|turn(?:ed)? down|\bdenied\b", "rejected"),
 )
 
 # Metrics of metrics.md, most specific phrases first.
 METRICS: tuple[tuple[str, str], ...] = (
-    (r"reward[- ]to[- ]revenue|\broi\b|return on investment", "reward_to_revenue"),
-    (r"net value|net revenue|net", "net_value"),
     (
-        r"average deal|avg\.? deal|deal size|average order|biggest deals?|largest deals?",
+        r"reward[- ]to[- ]revenue|\broi\b|return on investment|revenue goes (?:back )?(?:out )?(?:as|to|in) rewards|share of (?:the )?revenue.{0,30}rewards|rewards? (?:as a )?(?:share|percentage|ratio) of revenue",
+        "reward_to_revenue",
+    ),
+    (r"net value|net revenue|\bnet\b", "net_value"),
+    (
+        r"average deal|avg\.? deal|deal size|average order|average (?:deal )?value|biggest deals?|largest deals?",
         "average_deal_size",
     ),
     (
@@ -38,28 +47,31 @@ METRICS: tuple[tuple[str, str], ...] = (
         "won_deals",
     ),
     (
-        r"reward total|total rewards?|rewards? total|most rewards|reward spend|commissions?",
+        r"reward total|total rewards?|rewards? total|most (?:in )?rewards|reward spend|spen[dt] on rewards|cost us the most|in rewards\b",
         "reward_total",
     ),
-    (r"revenue|income|sales|money|earned|made the most|generated", "revenue"),
-    (r"won deals?|deals won|won the most|closed deals|wins\b|customers won", "won_deals"),
+    (r"revenue|\bincome\b|\bsales\b|\bmoney\b|made the most|\bgenerated\b", "revenue"),
     (
-        r"lead volume|most leads|fewest leads|least leads|number of leads|sent the most|volume|how many leads",
+        r"\bwins\b|customers won|how many (?:did we|we) win|won leads|how many .{0,30}\bwon\b",
+        "won_leads",
+    ),
+    (
+        r"lead volume|most leads|fewest leads|least leads|number of leads|sent the most|\bvolume\b|how many leads|sends? (?:us )?the most",
         "lead_volume",
     ),
 )
 
 PATTERNS: tuple[tuple[str, str], ...] = (
     (
-        r"high (?:lead )?volume.{0,30}low (?:conversion|quality)|many leads.{0,30}(?:low|poor|few)|lead[- ]quality|low[- ]quality|quality (?:issue|problem)",
+        r"high (?:lead )?volume.{0,30}low (?:conversion|quality)|(?:many|lots of|a lot of|a ton of|tons of|plenty of|loads of|high number of) leads.{0,40}(?:low|poor|few|don'?t|do not|hardly|rarely|never|not)|volume is high.{0,40}(?:low|poor)|lead[- ]quality|low[- ]quality|quality (?:issue|problem)|junk leads",
         "high_volume_low_conversion",
     ),
     (
-        r"low (?:lead )?volume.{0,30}high conversion|few leads.{0,30}(?:convert|high)|growth opportunit",
+        r"low (?:lead )?volume.{0,30}high conversion|(?:few|not many|a handful of|small number of) leads.{0,40}(?:convert|high|well|close)|growth opportunit|small but (?:mighty|efficient)",
         "low_volume_high_conversion",
     ),
     (
-        r"high rewards?.{0,30}low revenue|rewards? (?:too high|cost too much)|roi (?:issue|problem)|overpay",
+        r"high rewards?.{0,30}low revenue|rewards? (?:are )?(?:too high|cost too much)|roi (?:issue|problem)|overpay|paying too much|too much in rewards|rewards? (?:relative|compared) to revenue",
         "high_rewards_low_revenue",
     ),
     (
@@ -69,6 +81,10 @@ PATTERNS: tuple[tuple[str, str], ...] = (
     (
         r"no (?:recent|new) leads|stopped sending|not sending|gone quiet|inactive partners?|not engaged|engagement (?:issue|problem)|disengaged",
         "no_recent_leads",
+    ),
+    (
+        r"health ?check|anything worrying|red flags?|warning (?:signs?|patterns?)|any (?:of the )?patterns?|what patterns|concerning|worrying",
+        "any",
     ),
 )
 
@@ -93,13 +109,16 @@ NUMBER_WORDS = {
 }
 
 FLAGS: tuple[tuple[str, str], ...] = (
-    (r"\bstuck\b|stall(?:ed|ing)?|not moving|stagnant|sitting idle", "stuck"),
     (
-        r"needs? (?:action|attention|follow[- ]?up)|untouched|not (?:yet )?contacted|waiting for (?:us|a response|response)|no response|uncontacted|need action",
+        r"\bstuck\b|stall(?:ed|ing)?|not moving|(?:haven'?t|have not|hasn'?t|has not|didn'?t|not) (?:been )?(?:moved|changed|progressed)|stagnant|sitting idle|piling up|gathering dust",
+        "stuck",
+    ),
+    (
+        r"needs? (?:action|attention|follow[- ]?up)|untouched|not (?:yet )?contacted|waiting for (?:us|a response|response)|no response|uncontacted|(?:haven'?t|have not|not|never) (?:yet )?(?:been )?(?:followed up|responded|replied|contacted|touched|called)",
         "needs_action",
     ),
     (
-        r"missing (?:info|information|data|details|fields?)|incomplete|without (?:an? )?(?:email|phone|deal value|company)|no (?:email|phone|deal value)|lack(?:ing)? (?:info|details)",
+        r"missing (?:info|information|data|details|fields?|contact)|incomplete|without (?:an? )?(?:email|phone|deal value|company)|no (?:email|phone|deal value|company)|lacks? (?:an? )?(?:info|details|deal value|email|phone|company)|lacking",
         "missing_information",
     ),
 )
@@ -112,8 +131,9 @@ STATUS_KINDS: tuple[tuple[str, str], ...] = (
 
 PARTNER_WORDS = re.compile(r"\bpartner(?:s|ship|ships)?\b")
 CHANNEL_WORDS = re.compile(r"\bchannels?\b")
+# "this channel" is the page's channel; "our partners" means all of them.
 THIS_CHANNEL = re.compile(
-    r"\b(?:this|the current|current|my|our) (?:channel|partnership|partner)\b|\bthis one\b|\bhere\b"
+    r"\b(?:this|the current|current) (?:channel|partnership|partner)\b|\bthis one\b"
 )
 
 

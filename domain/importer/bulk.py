@@ -12,7 +12,8 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import date
+from itertools import chain
 from typing import Any
 
 from sqlalchemy import JSON, Connection, Date, DateTime, Table, literal, select
@@ -22,11 +23,6 @@ Progress = Callable[[str, int, int], None]
 Converter = Callable[[Any], Any]
 
 BATCH = 10_000
-
-
-def sqlite_datetime(value: datetime) -> str:
-    """SQLAlchemy's SQLite DATETIME storage format (`2026-05-03 14:05:00.000000`), in C."""
-    return value.isoformat(" ", "microseconds")
 
 
 def sqlite_date(value: date) -> str:
@@ -66,9 +62,16 @@ class BulkWriter:
             self._executemany(label, table, columns, key)
 
     def ids(self, table: Table, org_id: int) -> dict[str, int]:
-        """ext_id -> primary key of the organization's rows, in one query."""
+        """ext_id -> primary key of the organization's rows, in one query (fetched by the
+        driver directly: a million rows need no result objects)."""
         query = select(table.c.ext_id, table.c.id).where(table.c.org_id == org_id)
-        return {ext_id: pk for ext_id, pk in self.conn.execute(query)}
+        sql = str(query.compile(dialect=self.conn.dialect, compile_kwargs={"literal_binds": True}))
+        cursor = self.conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(sql)
+            return dict(cursor.fetchall())
+        finally:
+            cursor.close()
 
     def _report(self, label: str | None, done: int, total: int) -> None:
         if self.progress is not None and label is not None:
@@ -89,15 +92,18 @@ class BulkWriter:
             stmt = stmt.on_conflict_do_update(index_elements=list(key), set_=updates)
         compiled = stmt.compile(dialect=self.conn.dialect, column_keys=list(columns))
         order = compiled.positiontup or []
-        sql = str(compiled)
         parts = [(columns[name], self._converter(table, name)) for name in order]
+        statement = _MultiRow(str(compiled), len(order))
         total = len(parts[0][0])
+        batch = statement.rows * max(1, BATCH // statement.rows)
+        cursor = self.conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         with self._indexes_built_after(table):
-            for start in range(0, total, BATCH):
-                end = start + BATCH
-                values = (_convert(column[start:end], conv) for column, conv in parts)
-                self.conn.exec_driver_sql(sql, list(zip(*values, strict=True)))  # type: ignore[arg-type]
-                self._report(label, min(end, total), total)
+            for start in range(0, total, batch):
+                end = min(start + batch, total)
+                values = [_convert(column[start:end], conv) for column, conv in parts]
+                statement.run(cursor, list(chain.from_iterable(zip(*values, strict=True))))
+                self._report(label, end, total)
+        cursor.close()
 
     @contextmanager
     def _indexes_built_after(self, table: Table) -> Iterator[None]:
@@ -113,10 +119,11 @@ class BulkWriter:
             index.create(self.conn)
 
     def _converter(self, table: Table, name: str) -> Converter | None:
-        """How SQLAlchemy would store a value of this column in SQLite (dates in C)."""
+        """How SQLAlchemy would store a value of this column in SQLite. Timestamps arrive as
+        canonical text already (see parse.parse_timestamp); dates are formatted in C."""
         type_ = table.c[name].type
         if isinstance(type_, DateTime):
-            return sqlite_datetime
+            return None
         if isinstance(type_, Date):
             return sqlite_date
         dialect = self.conn.dialect
@@ -167,6 +174,32 @@ class BulkWriter:
                 cursor.execute(f"DROP TABLE {into}")
         finally:
             cursor.close()
+
+
+class _MultiRow:
+    """A compiled one-row INSERT turned into one that inserts many rows per statement: SQLite
+    then steps once per statement instead of once per row, a third less work at this scale."""
+
+    MAX_PARAMS = 999  # the lowest limit any SQLite build has
+    MAX_ROWS = 200
+
+    def __init__(self, sql: str, width: int) -> None:
+        self.sql, self.width = sql, width
+        self.group = "(" + ", ".join(["?"] * width) + ")"
+        assert sql.count(self.group) == 1, "one VALUES group expected"
+        self.rows = max(1, min(self.MAX_ROWS, self.MAX_PARAMS // width))
+        self.full = self._with_rows(self.rows)
+
+    def _with_rows(self, rows: int) -> str:
+        return self.sql.replace(self.group, ", ".join([self.group] * rows), 1)
+
+    def run(self, cursor: Any, flat: list[Any]) -> None:
+        """Insert the rows whose values, row after row, are `flat`."""
+        step = self.rows * self.width
+        whole = len(flat) - len(flat) % step
+        cursor.executemany(self.full, [flat[i : i + step] for i in range(0, whole, step)])
+        if whole < len(flat):
+            cursor.execute(self._with_rows((len(flat) - whole) // self.width), flat[whole:])
 
 
 def _convert(values: Sequence[Any], converter: Converter | None) -> Sequence[Any]:

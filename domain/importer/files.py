@@ -25,9 +25,9 @@ from domain.importer.parse import (
     parse_bool,
     parse_currency,
     parse_date,
-    parse_datetime,
     parse_integer,
     parse_money,
+    parse_timestamp,
 )
 
 
@@ -78,7 +78,7 @@ CHANNELS = FileSpec(
         Column("name", required=True),
         Column("status", enum_parser(ChannelStatus), default=ChannelStatus.active.value),
         Column("currency", parse_currency, default="USD"),
-        Column("created_at", parse_datetime),
+        Column("created_at", parse_timestamp),
         Column("description"),
     ),
 )
@@ -106,8 +106,8 @@ LEADS = FileSpec(
         Column("notes"),
         Column("deal_value", parse_money),
         Column("status", required=True),
-        Column("created_at", parse_datetime, required=True),
-        Column("status_changed_at", parse_datetime),
+        Column("created_at", parse_timestamp, required=True),
+        Column("status_changed_at", parse_timestamp),
         Column("owner"),
     ),
     derived=("status_kind",),
@@ -120,7 +120,7 @@ HISTORY = FileSpec(
         Column("lead_id", required=True),
         Column("from_status"),
         Column("to_status", required=True),
-        Column("changed_at", parse_datetime, required=True),
+        Column("changed_at", parse_timestamp, required=True),
     ),
 )
 TRIGGERS = FileSpec(
@@ -145,7 +145,7 @@ PURCHASES = FileSpec(
         _id(),
         Column("lead_id", required=True),
         Column("amount", parse_money, required=True),
-        Column("occurred_at", parse_datetime, required=True),
+        Column("occurred_at", parse_timestamp, required=True),
     ),
 )
 REPORTS = FileSpec(
@@ -170,10 +170,10 @@ REWARDS = FileSpec(
         Column("report_id"),
         Column("amount", parse_money, required=True),
         Column("status", enum_parser(RewardStatus), required=True),
-        Column("created_at", parse_datetime, required=True),
-        Column("approved_at", parse_datetime),
-        Column("paid_at", parse_datetime),
-        Column("rejected_at", parse_datetime),
+        Column("created_at", parse_timestamp, required=True),
+        Column("approved_at", parse_timestamp),
+        Column("paid_at", parse_timestamp),
+        Column("rejected_at", parse_timestamp),
         Column("payment_reference"),
         Column("reject_reason"),
     ),
@@ -186,7 +186,7 @@ INTEGRATIONS = FileSpec(
         Column("channel_id", required=True),
         Column("kind", required=True),
         Column("state", enum_parser(IntegrationState), default=IntegrationState.connected.value),
-        Column("last_sync_at", parse_datetime),
+        Column("last_sync_at", parse_timestamp),
         Column("last_error"),
     ),
 )
