@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from domain.settings import get_settings
 
 REQUEST_TIMEOUT_S = 30.0
 MAX_RETRIES = 3  # the openai client backs off on 429 (honouring Retry-After), 5xx and timeouts
+
+
+def _env_number(name: str, default: float) -> float:
+    """A slow provider (or a test) may shorten or lengthen the wait; unset means the default."""
+    raw = os.environ.get(name, "").strip()
+    return float(raw) if raw else default
 
 
 def openai_chat_model(name: str) -> Any:
@@ -18,8 +25,8 @@ def openai_chat_model(name: str) -> Any:
         model=name,
         api_key=settings.openai_api_key or "not-needed",  # type: ignore[arg-type]
         base_url=settings.openai_base_url,
-        timeout=REQUEST_TIMEOUT_S,
-        max_retries=MAX_RETRIES,
+        timeout=_env_number("KEEN_LLM_TIMEOUT_S", REQUEST_TIMEOUT_S),
+        max_retries=int(_env_number("KEEN_LLM_MAX_RETRIES", MAX_RETRIES)),
         temperature=0,
         stream_usage=True,
     )

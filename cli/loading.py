@@ -47,7 +47,8 @@ def run_load(folder: Path, org: str, console: Console, err_console: Console) -> 
                 err_console.print(str(problem), markup=False, highlight=False)
             err_console.print(f"[red]{len(exc.problems)} problem(s); nothing was written.[/red]")
             return 1
-    after_load(org)
+    with console.status("building the search index…"):
+        after_load(org, console)
     table = Table(title=f"Loaded {folder} into organization {result.org_slug!r}")
     table.add_column("file")
     table.add_column("rows", justify="right")
@@ -58,8 +59,47 @@ def run_load(folder: Path, org: str, console: Console, err_console: Console) -> 
     return 0
 
 
-def after_load(org: str) -> None:
-    """Hook for what must follow a load (search index, caches); filled in as features land."""
+INDEX_NOTES_LIMIT = 50_000  # above this, `keen load` leaves the search index to `keen index`
+
+
+def after_load(org: str, console: Console | None = None) -> None:
+    """Keep the semantic search index in step with the data just loaded (small datasets);
+    a large one is indexed with `keen index`, which can run while the assistant answers."""
+    from sqlalchemy import func, select
+
+    from domain.db import get_engine, resolve_org, session_scope
+    from domain.models import Lead
+
+    with session_scope(get_engine()) as session:
+        org_row = resolve_org(session, org)
+        notes = session.scalar(
+            select(func.count(Lead.id)).where(Lead.org_id == org_row.id, Lead.notes.is_not(None))
+        )
+    if (notes or 0) > INDEX_NOTES_LIMIT:
+        if console:
+            console.print(
+                f"{notes:,} lead notes: run `keen index --org {org}` to build the search index."
+            )
+        return
+    build_index(org, console)
+
+
+def build_index(org: str, console: Console | None = None) -> None:
+    """Embed the organization's lead notes, partner notes and the playbook into Chroma."""
+    from domain.db import get_engine, resolve_org, session_scope
+    from domain.semantic.index import SemanticIndex
+
+    started = time.perf_counter()
+    with session_scope(get_engine()) as session:
+        org_id = resolve_org(session, org).id
+        index = SemanticIndex()
+        stats = index.rebuild(session, org_id)
+        index.index_playbook(org_id)
+    if console:
+        console.print(
+            f"Search index: {stats.embedded:,} embedded, {stats.unchanged:,} unchanged, "
+            f"{stats.deleted:,} removed ({time.perf_counter() - started:.1f} s)."
+        )
 
 
 def run_generate(

@@ -55,6 +55,18 @@ def load(
 
 
 @app.command()
+def index(org: OrgOption = None) -> None:
+    """Build or refresh the semantic search index (lead notes, partner notes, playbook)."""
+    from cli.loading import build_index
+    from domain.db import get_engine, resolve_org, session_scope
+
+    with session_scope(get_engine()) as session:
+        slug = resolve_org(session, org).slug
+    with console.status("building the search index…"):
+        build_index(slug, console)
+
+
+@app.command()
 def generate(
     out_dir: Annotated[Path, typer.Argument(help="Folder to write the dataset into.")],
     leads: Annotated[int, typer.Option("--leads", min=1, help="Number of leads.")] = 10_000,

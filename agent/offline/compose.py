@@ -76,7 +76,7 @@ def _cell(value: Any) -> str:
 
 # The columns worth reading in the answer text; the full table stays in the answer's data.
 DISPLAY_COLUMNS: dict[str, tuple[str, ...]] = {
-    "Reward reports": ("id", "channel", "period_end", "state", "total", "currency", "reasons"),
+    "Reward reports": ("id", "channel", "state", "reasons", "total", "currency", "period_end"),
     "Leads": (
         "id",
         "channel",
@@ -326,7 +326,8 @@ def _funnel(a: dict[str, Any], args: dict[str, Any], intent: str) -> str:
     if a.get("most_stuck_status") and a.get("most_stuck_count"):
         return (
             f"Leads are most stuck in **{a['most_stuck_status']}**: {a['most_stuck_count']} of "
-            f"the {_plural(a.get('stuck', 0), 'stuck lead')} ({scope}, {_plural(a.get('leads', 0), 'lead')} in the funnel)."
+            f"the {_plural(a.get('stuck', 0), 'stuck lead')} ({scope}, "
+            f"{_plural(a.get('leads', 0), 'lead')} in the funnel)."
         )
     return f"No leads are stuck ({scope}, {_plural(a.get('leads', 0), 'lead')} in the funnel)."
 
@@ -369,7 +370,8 @@ def _rewards(a: dict[str, Any], args: dict[str, Any], intent: str) -> str:
     state = STATE_WORDS.get(status or "", "")
     count = a.get("count", 0)
     if state:
-        return f"{_plural(count, 'reward')} {'is' if count == 1 else 'are'} {state}, totalling {money(a.get('totals'))}."
+        verb = "is" if count == 1 else "are"
+        return f"{_plural(count, 'reward')} {verb} {state}, totalling {money(a.get('totals'))}."
     by_status = a.get("by_status") or {}
     parts = [
         f"{v['count']} {STATE_WORDS.get(k, k)} ({money(v.get('totals'))})"
@@ -393,7 +395,10 @@ def _reports(a: dict[str, Any], args: dict[str, Any], intent: str) -> str:
     if "report" in a:
         reasons = a.get("reasons") or []
         why = f" It needs attention: {'; '.join(reasons)}." if a.get("needs_attention") else ""
-        return f"Report {a['report']} ({a.get('channel')}) is **{a.get('state')}**, totalling {money(a.get('totals'))}.{why}"
+        return (
+            f"Report {a['report']} ({a.get('channel')}) is **{a.get('state')}**, totalling "
+            f"{money(a.get('totals'))}.{why}"
+        )
     if args.get("needs_attention"):
         n = a.get("needs_attention", a.get("count", 0))
         return (
@@ -515,7 +520,8 @@ def _reward_facts(table: dict[str, Any]) -> list[list[Any]]:
 def tables_only_answer(tool_contents: Sequence[str]) -> str:
     """The grounding guard's last resort: the tool tables, without unverified prose."""
     parts = [
-        "I could not verify every figure of my answer, so here are the results as the tools returned them:"
+        "I could not verify every figure of my answer, so here are the results as the tools "
+        "returned them:"
     ]
     for content in tool_contents:
         try:

@@ -127,6 +127,32 @@ class IntentScore:
     similarity: float
 
 
+def _cached_embeddings(texts: tuple[str, ...]) -> Any:
+    """The examples' vectors, kept on disk beside the data: a cold `keen ask` then embeds
+    only its question. The file name is a hash of the texts, so edited examples re-embed."""
+    import hashlib
+
+    import numpy as np
+
+    from domain.settings import get_settings
+
+    digest = hashlib.sha256("\n".join(texts).encode()).hexdigest()[:16]
+    path = get_settings().keen_data_dir / "cache" / f"intent-examples-{digest}.npy"
+    try:
+        return np.load(path)
+    except (OSError, ValueError):
+        pass
+    matrix = _embed(texts)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp.npy")
+        np.save(tmp, matrix)
+        tmp.replace(path)  # atomic: a concurrent process never reads half a file
+    except OSError:
+        pass
+    return matrix
+
+
 @lru_cache(maxsize=512)
 def _embed(texts: tuple[str, ...]) -> Any:
     """The offline planner always uses the local model (no network), cached per text."""
@@ -157,7 +183,7 @@ class IntentClassifier:
             for intent, questions in examples().items():
                 labels.extend([intent] * len(questions))
                 texts.extend(questions)
-            self._matrix = _embed(tuple(texts))
+            self._matrix = _cached_embeddings(tuple(texts))
             self._labels = labels
 
     def similarities(self, question: str) -> dict[str, float]:

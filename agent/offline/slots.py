@@ -8,7 +8,7 @@ from datetime import date
 
 from agent.offline import vocabulary as vocab
 from agent.offline.catalog import Catalog
-from domain.periods import Period, PeriodError, find_period
+from domain.periods import NUMBER_WORDS, Period, PeriodError, find_period
 
 TOKEN = re.compile(r"[A-Za-z0-9][\w-]*[A-Za-z0-9]|\d")
 QUARTER_OR_YEAR = re.compile(
@@ -63,8 +63,8 @@ def _top_n(text: str) -> int | None:
     m = vocab.TOP_N.search(text)
     if m:
         return int(m.group(1) or m.group(2))
-    m = re.search(r"\b(?:top|best|worst|bottom)\s+(" + "|".join(vocab.NUMBER_WORDS) + r")\b", text)
-    return vocab.NUMBER_WORDS[m.group(1)] if m else None
+    m = re.search(r"\b(?:top|best|worst|bottom)\s+(" + "|".join(NUMBER_WORDS) + r")\b", text)
+    return NUMBER_WORDS[m.group(1)] if m else None
 
 
 def _order(text: str) -> str | None:

@@ -56,7 +56,8 @@ OTHER_ORG = re.compile(
     re.IGNORECASE,
 )
 INJECTION = re.compile(
-    r"ignore (?:all |any |your |the )?(?:previous |prior |above |earlier )?(?:instructions|rules|prompt)"
+    r"ignore (?:all |any |your |the )?(?:previous |prior |above |earlier )?"
+    r"(?:instructions|rules|prompt)"
     r"|system prompt|system override|developer mode|admin mode|jailbreak|you are now|"
     r"disregard (?:all |your |the )?(?:previous |prior )?(?:instructions|rules)",
     re.IGNORECASE,
@@ -71,12 +72,14 @@ THAT_RECORD = re.compile(r"\b(?:that|this) (?:lead|reward|report)\b", re.IGNOREC
 INVENT = re.compile(
     r"\bestimate|\bpredict|forecast|\bguess|make up|made[- ]up|invent|projection|project(?:ed)? "
     r"(?:revenue|leads|numbers)|extrapolat|hypothetical|what if\b|\bwould\b.{0,50}\bbe if\b|"
-    r"\bif we (?:doubled|halved|increased|decreased|cut|changed|raised|lowered)|next (?:month|quarter|year)'s",
+    r"\bif we (?:doubled|halved|increased|decreased|cut|changed|raised|lowered)|"
+    r"next (?:month|quarter|year)'s",
     re.IGNORECASE,
 )
 IMPROVE_ASK = re.compile(
     r"what (?:do|should|can|could) (?:we|i) do|how (?:do|can|should|could) (?:we|i) "
-    r"(?:improve|grow|fix|get|make|turn|boost|increase|help)|recommend|improv|grow (?:it|this|them)|"
+    r"(?:improve|grow|fix|get|make|turn|boost|increase|help)|recommend|improv|"
+    r"grow (?:it|this|them)|"
     r"get more out of|what now|next steps?|action plan|turn (?:it|this) around",
     re.IGNORECASE,
 )
@@ -196,7 +199,10 @@ def understand(question: str, ctx: KeenContext, previous: dict[str, Any] | None)
     if OTHER_ORG.search(text):
         return Plan(
             "refuse",
-            reply="I can only see your own organization's data, so I can't answer about other organizations.",
+            reply=(
+                "I can only see your own organization's data, so I can't answer about other "
+                "organizations."
+            ),
         )
     note = None
     if INJECTION.search(text) or DO_WHAT_IT_SAYS.search(text):
@@ -217,7 +223,8 @@ def understand(question: str, ctx: KeenContext, previous: dict[str, Any] | None)
         return Plan(
             "clarify",
             reply=_clarify(
-                "Which records do you mean? Please name the channels, partners or period you'd like me to look at."
+                "Which records do you mean? Please name the channels, partners or period you'd "
+                "like me to look at."
             ),
         )
     if THAT_RECORD.search(text) and not slots.record_ids and not previous:
@@ -404,7 +411,10 @@ def _missing(intent: str) -> str:
     if intent == "improve":
         return "Which channel should I diagnose? Please name it, or ask from the channel's page."
     if intent == "reward_explain":
-        return "Which reward do you mean? Please give me its id (for example from the list of rewards)."
+        return (
+            "Which reward do you mean? Please give me its id (for example from the list of "
+            "rewards)."
+        )
     if intent == "lead_detail":
         return "Which lead do you mean? Please give me its id."
     return _clarify("I'm not sure what you are asking — could you be more specific?")

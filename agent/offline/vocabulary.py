@@ -95,18 +95,6 @@ ORDER_DESC = re.compile(
 TOP_N = re.compile(
     r"\b(?:top|best|worst|bottom|first)\s+(\d{1,3})\b|\b(\d{1,3})\s+(?:best|worst|top|highest|lowest)\b"
 )
-NUMBER_WORDS = {
-    "one": 1,
-    "two": 2,
-    "three": 3,
-    "four": 4,
-    "five": 5,
-    "six": 6,
-    "seven": 7,
-    "eight": 8,
-    "nine": 9,
-    "ten": 10,
-}
 
 FLAGS: tuple[tuple[str, str], ...] = (
     (

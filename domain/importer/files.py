@@ -38,10 +38,15 @@ class Column:
     required: bool = False
     default: Any = None
     field: str = ""  # typed field name; defaults to `name`
+    ref: str | None = None  # the file whose ids this column references
 
     @property
     def key(self) -> str:
         return self.field or self.name
+
+
+def _ref(name: str, target: str, required: bool = True) -> Column:
+    return Column(name, required=required, ref=target)
 
 
 @dataclass(frozen=True)
@@ -59,6 +64,15 @@ class FileSpec:
             keys += (self.extras_field,)
         object.__setattr__(self, "fields", keys)
 
+    @property
+    def refs(self) -> tuple[Column, ...]:
+        """The columns that reference another file's ids."""
+        return tuple(c for c in self.columns if c.ref)
+
+    @property
+    def has_ids(self) -> bool:
+        return "ext_id" in self.fields
+
 
 def _id() -> Column:
     return Column("id", required=True, field="ext_id")
@@ -74,7 +88,7 @@ CHANNELS = FileSpec(
     True,
     (
         _id(),
-        Column("partner_id", required=True),
+        _ref("partner_id", "partners.csv"),
         Column("name", required=True),
         Column("status", enum_parser(ChannelStatus), default=ChannelStatus.active.value),
         Column("currency", parse_currency, default="USD"),
@@ -97,7 +111,7 @@ LEADS = FileSpec(
     True,
     (
         _id(),
-        Column("channel_id", required=True),
+        _ref("channel_id", "channels.csv"),
         Column("contact_name"),
         Column("company_name"),
         Column("email"),
@@ -117,7 +131,7 @@ HISTORY = FileSpec(
     "lead_status_history.csv",
     False,
     (
-        Column("lead_id", required=True),
+        _ref("lead_id", "leads.csv"),
         Column("from_status"),
         Column("to_status", required=True),
         Column("changed_at", parse_timestamp, required=True),
@@ -128,7 +142,7 @@ TRIGGERS = FileSpec(
     False,
     (
         _id(),
-        Column("channel_id", required=True),
+        _ref("channel_id", "channels.csv"),
         Column("name"),
         Column("event", enum_parser(TriggerEvent), required=True),
         Column("status"),
@@ -143,7 +157,7 @@ PURCHASES = FileSpec(
     False,
     (
         _id(),
-        Column("lead_id", required=True),
+        _ref("lead_id", "leads.csv"),
         Column("amount", parse_money, required=True),
         Column("occurred_at", parse_timestamp, required=True),
     ),
@@ -153,7 +167,7 @@ REPORTS = FileSpec(
     False,
     (
         _id(),
-        Column("channel_id", required=True),
+        _ref("channel_id", "channels.csv"),
         Column("period_start", parse_date, required=True),
         Column("period_end", parse_date, required=True),
         Column("flag_note"),
@@ -164,10 +178,10 @@ REWARDS = FileSpec(
     False,
     (
         _id(),
-        Column("channel_id", required=True),
-        Column("lead_id"),
-        Column("trigger_id"),
-        Column("report_id"),
+        _ref("channel_id", "channels.csv"),
+        _ref("lead_id", "leads.csv", required=False),
+        _ref("trigger_id", "reward_triggers.csv", required=False),
+        _ref("report_id", "reward_reports.csv", required=False),
         Column("amount", parse_money, required=True),
         Column("status", enum_parser(RewardStatus), required=True),
         Column("created_at", parse_timestamp, required=True),
@@ -183,7 +197,7 @@ INTEGRATIONS = FileSpec(
     False,
     (
         _id(),
-        Column("channel_id", required=True),
+        _ref("channel_id", "channels.csv"),
         Column("kind", required=True),
         Column("state", enum_parser(IntegrationState), default=IntegrationState.connected.value),
         Column("last_sync_at", parse_timestamp),
@@ -194,7 +208,7 @@ FORM_FIELDS = FileSpec(
     "lead_form_fields.csv",
     False,
     (
-        Column("channel_id", required=True),
+        _ref("channel_id", "channels.csv"),
         Column("field", required=True),
         Column("label"),
         Column("required", parse_bool, default=False),

@@ -1,7 +1,14 @@
-"""`load_dataset`: validate a folder completely, then write it in one transaction or not at all."""
+"""`load_dataset`: a folder into one organization, in one transaction or not at all.
+
+A small folder is read and checked completely before the database is touched. A large one is
+read by a worker process while the rows already checked are written: the transaction then
+rolls back if a problem turns up later, so either way nothing is written unless every file
+is valid.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -9,11 +16,16 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from domain.db import get_or_create_org
-from domain.importer.bulk import Progress
+from domain.importer.files import FILES
 from domain.importer.gcpause import gc_paused
+from domain.importer.problems import DatasetInvalid
+from domain.importer.stream import Event, Finished, stream_in_worker
 from domain.importer.validate import read_dataset
-from domain.importer.write import write_dataset
+from domain.importer.write import DatasetWriter, Progress
 from domain.models import Organization
+
+PARALLEL_FROM_BYTES = 64 << 20
+"""Folders at least this large are read by a worker process while the database writes."""
 
 
 @dataclass
@@ -30,19 +42,38 @@ def load_dataset(
 ) -> LoadResult:
     """Load the dataset in `folder` into organization `org_slug` (created when new).
 
-    Every file is read and checked before the database is touched: with any problem,
-    DatasetInvalid lists them all and nothing is written, not even the organization.
-    `progress(file_name, rows_done, rows_total)` is called while each file's rows are
-    written (after the whole dataset has been checked).
+    With any problem, DatasetInvalid lists them all and nothing is written, not even the
+    organization. `progress(file_name, rows_done, rows_total)` follows each file's rows into
+    the database (rows_total is estimated from the file's line count until the file ends).
     """
+    folder = Path(folder)
     with gc_paused():
-        return _load(engine, Path(folder), org_slug, progress)
+        if _size(folder) < PARALLEL_FROM_BYTES:
+            events: Iterator[Event] = read_dataset(folder).events()
+        else:
+            events = stream_in_worker(folder)
+        return _write(engine, org_slug, events, progress)
 
 
-def _load(engine: Engine, folder: Path, org_slug: str, progress: Progress | None) -> LoadResult:
-    data = read_dataset(folder)
-    with engine.begin() as conn, Session(bind=conn) as session:
-        fresh = session.scalar(select(Organization.id).where(Organization.slug == org_slug)) is None
-        org_id = get_or_create_org(session, org_slug).id
-        write_dataset(conn, org_id, data, fresh=fresh, progress=progress)
-    return LoadResult(org_slug, data.counts)
+def _write(
+    engine: Engine, org_slug: str, events: Iterator[Event], progress: Progress | None
+) -> LoadResult:
+    with engine.begin() as conn:
+        with Session(bind=conn) as session:
+            fresh = session.scalar(select(Organization.id).where(Organization.slug == org_slug))
+            org_id = get_or_create_org(session, org_slug).id
+        writer = DatasetWriter(conn, org_id, fresh=fresh is None, progress=progress)
+        try:
+            for event in events:
+                if isinstance(event, Finished):
+                    if event.problems:
+                        raise DatasetInvalid(event.problems)  # rolls the transaction back
+                    break
+                writer.handle(event)
+        finally:
+            writer.close()
+    return LoadResult(org_slug, writer.counts)
+
+
+def _size(folder: Path) -> int:
+    return sum(path.stat().st_size for spec in FILES if (path := folder / spec.name).is_file())

@@ -38,19 +38,21 @@ BUILT_IN = Pipeline(
     tuple(Step(name, kind.value, pos) for pos, (name, kind) in enumerate(DEFAULT_PIPELINE, 1))
 )
 
+NAME = "pipeline.csv"
 _UNPLACED = 1 << 62  # sorts a step with an invalid (already reported) position last
 
 
 def build_pipelines(
     pipeline: TypedFile | None,
+    usable: bool,
     channel_ids: Collection[str] | None,
     problems: list[DatasetProblem],
 ) -> dict[str, Pipeline] | None:
-    """Each channel's pipeline, or None when the channels or pipeline.csv could not be read
-    (lead statuses then cannot be checked; the reason is already a problem)."""
+    """Each channel's pipeline from pipeline.csv (None: the file is absent), or None when the
+    channels or a `usable` pipeline.csv could not be read (lead statuses then cannot be
+    checked; the reason is already a problem)."""
     if pipeline is None:
         return None if channel_ids is None else dict.fromkeys(channel_ids, BUILT_IN)
-    usable = pipeline.complete and all(pipeline.has(c) for c in ("status", "kind", "position"))
     if not usable:
         return None
     grouped = _group_steps(pipeline, channel_ids, problems)
@@ -82,19 +84,16 @@ def _group_steps(
     for line, channel, status, kind, position in rows:
         if channel is not None and channel_ids is not None and channel not in channel_ids:
             reason = unknown_reference("channel", channel, "channels.csv")
-            problems.append(pipeline.problem(line, "channel_id", reason))
+            problems.append(DatasetProblem(NAME, line, "channel_id", reason))
         if status is None:
             continue
         name_key = (channel, status.lower())
         if name_key in first_name:
-            problems.append(
-                pipeline.problem(
-                    line,
-                    "status",
-                    f"status {status!r} appears twice in this pipeline "
-                    f"(first on line {first_name[name_key]})",
-                )
+            reason = (
+                f"status {status!r} appears twice in this pipeline "
+                f"(first on line {first_name[name_key]})"
             )
+            problems.append(DatasetProblem(NAME, line, "status", reason))
             continue
         first_name[name_key] = line
         # A step whose kind or position is invalid (already reported) still names a status,
@@ -102,14 +101,21 @@ def _group_steps(
         position = _UNPLACED if position is None else position
         position_key = (channel, position)
         if position != _UNPLACED and position_key in first_position:
-            problems.append(
-                pipeline.problem(
-                    line,
-                    "position",
-                    f"position {position} appears twice in this pipeline "
-                    f"(first on line {first_position[position_key]})",
-                )
+            reason = (
+                f"position {position} appears twice in this pipeline "
+                f"(first on line {first_position[position_key]})"
             )
+            problems.append(DatasetProblem(NAME, line, "position", reason))
         first_position.setdefault(position_key, line)
         grouped.setdefault(channel, []).append(Step(status, kind or "", position))
     return grouped
+
+
+def spellings(pipelines: dict[str, Pipeline]) -> dict[str, frozenset[str]]:
+    """Lower-cased status -> every spelling the pipelines give it. A status whose only
+    spelling is itself never needs re-spelling, whatever its channel."""
+    found: dict[str, set[str]] = {}
+    for pipeline in {id(p): p for p in pipelines.values()}.values():
+        for step in pipeline.steps:
+            found.setdefault(step.name.lower(), set()).add(step.name)
+    return {key: frozenset(names) for key, names in found.items()}

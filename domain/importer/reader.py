@@ -33,6 +33,7 @@ class CsvFile:
     name: str
     header: list[str]
     problems: list[DatasetProblem]
+    estimated_rows: int  # physical lines after the header: exact unless cells span lines
     complete: bool = True  # False once a fault stopped the stream early
     _chunks: Iterator[Chunk] | None = field(default=None, repr=False)
 
@@ -44,7 +45,7 @@ class CsvFile:
 
 def open_csv(path: Path, name: str, problems: list[DatasetProblem]) -> CsvFile | None:
     """The file's header and record stream, or None (with a problem) when it cannot be read."""
-    fault = _scan_bytes(path, name)
+    fault, lines = _scan_bytes(path, name)
     if fault is not None:
         problems.append(fault)
         return None
@@ -65,7 +66,7 @@ def open_csv(path: Path, name: str, problems: list[DatasetProblem]) -> CsvFile |
         return None
     header = [cell.strip() for cell in first]
     _report_duplicate_columns(name, header, problems)
-    result = CsvFile(name, header, problems)
+    result = CsvFile(name, header, problems, max(0, lines - 1))
     result._chunks = _stream(result, handle, reader, len(header))
     return result
 
@@ -141,27 +142,31 @@ def _report_duplicate_columns(name: str, header: list[str], problems: list[Datas
         seen.add(column)
 
 
-def _scan_bytes(path: Path, name: str) -> DatasetProblem | None:
-    """A problem for the first byte that is not UTF-8 or is NUL, located by its CSV line."""
+def _scan_bytes(path: Path, name: str) -> tuple[DatasetProblem | None, int]:
+    """A problem for the first byte that is not UTF-8 or is NUL (located by its CSV line), and
+    the number of physical lines, which sizes the progress bar before the file is parsed."""
     decoder = codecs.getincrementaldecoder("utf-8")()
-    offset = 0
+    offset = lines = 0
+    last = b"\n"
     with path.open("rb") as fh:
         while chunk := fh.read(_SCAN_CHUNK):
+            lines += chunk.count(b"\n")
+            last = chunk[-1:]
             try:
                 decoder.decode(chunk)
             except UnicodeDecodeError as exc:
                 carried = len(exc.object) - len(chunk)  # bytes held over from the last chunk
                 reason = f"the file is not valid UTF-8 (byte 0x{exc.object[exc.start]:02X})"
-                return _fault_at(path, name, offset - carried + exc.start, reason)
+                return _fault_at(path, name, offset - carried + exc.start, reason), 0
             nul = chunk.find(b"\x00")
             if nul >= 0:
-                return _fault_at(path, name, offset + nul, "the file contains a NUL byte")
+                return _fault_at(path, name, offset + nul, "the file contains a NUL byte"), 0
             offset += len(chunk)
         try:
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
-            return _fault_at(path, name, offset, "the file ends inside a UTF-8 character")
-    return None
+            return _fault_at(path, name, offset, "the file ends inside a UTF-8 character"), 0
+    return None, lines + (last != b"\n")
 
 
 def _fault_at(path: Path, name: str, at: int, reason: str) -> DatasetProblem:

@@ -1,13 +1,14 @@
 """Typing the records of one file, column by column: every cell parsed, every fault a problem.
 
-This is the hot path of a million-row import. Records are transposed in chunks and each column
-is parsed with one comprehension, so the per-cell cost is a parser call and nothing else; the
-slow per-cell loop that names each faulty cell runs only for a column that has a fault.
+This is the hot path of a million-row import. Records arrive in chunks, are transposed, and each
+column is parsed with one comprehension, so the per-cell cost is a parser call and nothing
+else; the slow per-cell loop that names each faulty cell runs only for a column with a fault.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,19 +16,17 @@ from typing import Any
 from domain.importer.files import Column, FileSpec
 from domain.importer.parse import CellError
 from domain.importer.problems import FILE_COLUMN, HEADER_LINE, DatasetProblem
-from domain.importer.reader import open_csv
+from domain.importer.reader import CsvFile, open_csv
+
+Values = dict[str, list[Any]]  # typed field -> one value per row
 
 
 @dataclass
-class TypedFile:
-    """A file's typed values, one list per field of `spec.fields`, and each row's CSV line."""
+class TypedChunk:
+    """Consecutive rows of a file: one list per field of `spec.fields`, and each row's line."""
 
-    spec: FileSpec
-    present: frozenset[str]  # header names found in the file
-    values: dict[str, list[Any]]
-    lines: list[int] = field(default_factory=list)
-    complete: bool = True  # every record was read: its ids can be trusted for references
-    read: int = 0  # data rows read (before any de-duplication)
+    values: Values
+    lines: Sequence[int]
 
     def __getitem__(self, key: str) -> list[Any]:
         return self.values[key]
@@ -35,20 +34,97 @@ class TypedFile:
     def __len__(self) -> int:
         return len(self.lines)
 
-    def has(self, column: str) -> bool:
-        return column in self.present
-
-    def problem(self, line: int, column: str, reason: str) -> DatasetProblem:
-        return DatasetProblem(self.spec.name, line, column, reason)
-
     def keep(self, rows: list[int]) -> None:
         """Keep only the rows at these positions (in this order)."""
-        self.values = {k: [col[i] for i in rows] for k, col in self.values.items()}
+        self.values = {key: [column[i] for i in rows] for key, column in self.values.items()}
         self.lines = [self.lines[i] for i in rows]
 
 
-def read_typed(folder: Path, spec: FileSpec, problems: list[DatasetProblem]) -> TypedFile | None:
-    """The typed file, or None when it is absent (a problem if required) or unreadable."""
+@dataclass
+class TypedFile:
+    """A whole file's typed rows, gathered from its chunks (small datasets and tests)."""
+
+    spec: FileSpec
+    values: Values
+    lines: list[int] = field(default_factory=list)
+
+    def __getitem__(self, key: str) -> list[Any]:
+        return self.values[key]
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+    def append(self, chunk: TypedChunk) -> None:
+        for key, column in chunk.values.items():
+            self.values[key].extend(column)
+        self.lines.extend(chunk.lines)
+
+    def chunks(self, size: int) -> Iterator[TypedChunk]:
+        for start in range(0, len(self), size):
+            end = start + size
+            values = {key: column[start:end] for key, column in self.values.items()}
+            yield TypedChunk(values, self.lines[start:end])
+
+
+class TypedReader:
+    """An open file of the dataset: which columns it has, and its typed chunks."""
+
+    def __init__(self, spec: FileSpec, csv_file: CsvFile, problems: list[DatasetProblem]) -> None:
+        self.spec = spec
+        self.problems = problems
+        self.read = 0  # data rows typed so far
+        self._csv = csv_file
+        self.positions: dict[str, int] = {}
+        for i, name in enumerate(csv_file.header):
+            self.positions.setdefault(name, i)
+        for col in spec.columns:
+            if col.required and col.name not in self.positions:
+                problem = DatasetProblem(
+                    spec.name, HEADER_LINE, col.name, "required column is missing"
+                )
+                problems.append(problem)
+        known = {col.name for col in spec.columns}
+        self._extras = [(n, i) for n, i in self.positions.items() if n and n not in known]
+
+    @property
+    def present(self) -> frozenset[str]:
+        """The header names found in the file."""
+        return frozenset(self.positions)
+
+    @property
+    def estimated_rows(self) -> int:
+        return self._csv.estimated_rows
+
+    @property
+    def complete(self) -> bool:
+        """Every record was read (no fault stopped the file early)."""
+        return self._csv.complete
+
+    def chunks(self) -> Iterator[TypedChunk]:
+        spec = self.spec
+        for lines, records in self._csv.chunks():
+            count = len(lines)
+            if not count:
+                continue
+            cells = list(zip(*records, strict=True))  # one tuple per column
+            values: Values = {}
+            for col in spec.columns:
+                idx = self.positions.get(col.name)
+                if idx is None:
+                    values[col.key] = [col.default] * count
+                else:
+                    column = cells[idx]
+                    values[col.key] = _parse_column(spec.name, col, column, lines, self.problems)
+            for key in spec.derived:
+                values[key] = [None] * count
+            if spec.extras_field:
+                values[spec.extras_field] = _extras_json(self._extras, cells, count)
+            self.read += count
+            yield TypedChunk(values, lines)
+
+
+def open_typed(folder: Path, spec: FileSpec, problems: list[DatasetProblem]) -> TypedReader | None:
+    """The file's reader, or None when it is absent (a problem if required) or unreadable."""
     path = folder / spec.name
     if not path.is_file():
         if spec.required:
@@ -57,39 +133,7 @@ def read_typed(folder: Path, spec: FileSpec, problems: list[DatasetProblem]) -> 
             )
         return None
     csv_file = open_csv(path, spec.name, problems)
-    if csv_file is None:
-        return None
-    positions: dict[str, int] = {}
-    for i, name in enumerate(csv_file.header):
-        positions.setdefault(name, i)
-    for col in spec.columns:
-        if col.required and col.name not in positions:
-            problems.append(
-                DatasetProblem(spec.name, HEADER_LINE, col.name, "required column is missing")
-            )
-    typed = TypedFile(spec, frozenset(positions), {key: [] for key in spec.fields})
-    known = {col.name for col in spec.columns}
-    extras = [(n, i) for n, i in positions.items() if n and n not in known]
-    for lines, records in csv_file.chunks():
-        count = len(lines)
-        if not count:
-            continue
-        cells = list(zip(*records, strict=True))  # one tuple per column
-        for col in spec.columns:
-            idx = positions.get(col.name)
-            out = typed.values[col.key]
-            if idx is None:
-                out.extend([col.default] * count)
-            else:
-                out.extend(_parse_column(spec.name, col, cells[idx], lines, problems))
-        for key in spec.derived:
-            typed.values[key].extend([None] * count)
-        if spec.extras_field:
-            typed.values[spec.extras_field].extend(_extras(extras, cells, count))
-        typed.lines.extend(lines)
-    typed.complete = csv_file.complete
-    typed.read = len(typed.lines)
-    return typed
+    return None if csv_file is None else TypedReader(spec, csv_file, problems)
 
 
 def _parse_column(
@@ -126,14 +170,22 @@ def _parse_column(
     return values
 
 
-def _extras(
+def _extras_json(
     extras: list[tuple[str, int]], cells: list[tuple[str, ...]], count: int
-) -> list[dict[str, str]]:
-    """Unknown columns as {name: text} per row, keeping only non-empty values."""
+) -> list[str]:
+    """Unknown columns as a JSON object of text per row, keeping only non-empty values.
+
+    The object is serialised here, as the JSON column stores it, so that a million of them
+    are encoded while the file is read rather than while the database waits.
+    """
     if not extras:
-        return [{} for _ in range(count)]
+        return ["{}"] * count
     names = [name for name, _ in extras]
     columns = [list(map(str.strip, cells[i])) for _, i in extras]
+    dumps = json.dumps
     return [
-        {n: v for n, v in zip(names, row, strict=True) if v} for row in zip(*columns, strict=True)
+        dumps(dict(zip(names, row, strict=True)))
+        if "" not in row
+        else dumps({n: v for n, v in zip(names, row, strict=True) if v})
+        for row in zip(*columns, strict=True)
     ]

@@ -1,0 +1,1 @@
+"""Performance benchmarks of the data layer (plain scripts, not part of the shipped package)."""
