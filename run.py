@@ -42,7 +42,9 @@ def run(cmd: list[str]) -> int:
 
 def main(argv: list[str]) -> int:
     uv = find_uv()
-    if run([uv, "sync", "--frozen"]) != 0:
+    # Bytecode compiled once at install: every `keen` process (tests start many) then skips
+    # recompiling the libraries, even where PYTHONDONTWRITEBYTECODE is set.
+    if run([uv, "sync", "--frozen", "--compile-bytecode"]) != 0:
         return 1
     task, rest = (argv[0], argv[1:]) if argv else ("serve", [])
     if task == "serve":
