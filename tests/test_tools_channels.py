@@ -9,7 +9,15 @@ __all__ = ["demo", "demo_data"]
 
 def test_every_channel(demo: Demo) -> None:
     payload = demo.call("channel_overview")
-    assert payload["answer"] == {"channels": 9, "active": 8}  # Ironwood is paused
+    answer = payload["answer"]
+    assert (answer["channels"], answer["active"]) == (9, 8)  # Ironwood is paused
+    # integrations.csv: Atlas's webhook is disconnected, Delta's Salesforce sync errors
+    assert answer["integration_problems"] == [
+        "Atlas Advisory webhook: disconnected — Endpoint https://hooks.atlasadvisory.com/keen "
+        "returned 410 Gone",
+        "Delta Digital salesforce: error — INVALID_SESSION_ID: Session expired or invalid "
+        "(refresh token revoked by the partner's Salesforce admin)",
+    ]
     rows = {row["id"]: row for row in table(payload)}
     assert rows["ch-fjord"] == {
         "id": "ch-fjord",

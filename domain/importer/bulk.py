@@ -54,11 +54,15 @@ class BulkWriter:
     def begin_table(self, table: Table) -> None:
         """Into a table that is empty, rows go faster without its secondary indexes, which
         are built once by sorting at `end_table`: a million random B-tree updates per index
-        are avoided. (Unique constraints stay: they are part of the table.)"""
-        if not self.fresh or not table.indexes:
+        are avoided. An index on org_id alone stays: a new organization's rows only append
+        to it. (Unique constraints stay too: they are part of the table.)"""
+        indexes = sorted(
+            (index for index in table.indexes if [c.name for c in index.columns] != ["org_id"]),
+            key=lambda index: str(index.name),
+        )
+        if not self.fresh or not indexes:
             return
         if self.conn.execute(select(literal(1)).select_from(table).limit(1)).first() is None:
-            indexes = sorted(table.indexes, key=lambda index: str(index.name))
             for index in indexes:
                 index.drop(self.conn)
             self._dropped[table.name] = indexes

@@ -19,6 +19,8 @@ from domain.importer.problems import FILE_COLUMN, HEADER_LINE, DatasetProblem
 from domain.importer.reader import CsvFile, open_csv
 
 Values = dict[str, list[Any]]  # typed field -> one value per row
+_SAMPLE = 512
+_encode = json.encoder.encode_basestring_ascii  # what json.dumps uses for strings
 
 
 @dataclass
@@ -42,7 +44,7 @@ class TypedChunk:
 
 @dataclass
 class TypedFile:
-    """A whole file's typed rows, gathered from its chunks (small datasets and tests)."""
+    """A whole file's typed rows, gathered from its chunks (pipeline.csv is judged whole)."""
 
     spec: FileSpec
     values: Values
@@ -58,12 +60,6 @@ class TypedFile:
         for key, column in chunk.values.items():
             self.values[key].extend(column)
         self.lines.extend(chunk.lines)
-
-    def chunks(self, size: int) -> Iterator[TypedChunk]:
-        for start in range(0, len(self), size):
-            end = start + size
-            values = {key: column[start:end] for key, column in self.values.items()}
-            yield TypedChunk(values, self.lines[start:end])
 
 
 class TypedReader:
@@ -152,7 +148,7 @@ def _parse_column(
             if not cell
         )
     if parse is None:
-        return cells if "" not in cells else [cell or default for cell in cells]
+        return _shared(cells if "" not in cells else [cell or default for cell in cells])
     try:
         return [parse(cell) if cell else default for cell in cells]
     except CellError:
@@ -170,22 +166,37 @@ def _parse_column(
     return values
 
 
+def _shared(values: list[Any]) -> list[Any]:
+    """The column with equal values as one object when few are distinct (statuses, channel
+    ids, sources): a chunk then pickles to the writer process, and sits in memory, smaller."""
+    if len(set(values[:_SAMPLE])) * 8 > min(len(values), _SAMPLE):
+        return values  # names, emails, ids: (nearly) all distinct
+    one = {value: value for value in set(values)}
+    return list(map(one.__getitem__, values))
+
+
 def _extras_json(
     extras: list[tuple[str, int]], cells: list[tuple[str, ...]], count: int
 ) -> list[str]:
     """Unknown columns as a JSON object of text per row, keeping only non-empty values.
 
-    The object is serialised here, as the JSON column stores it, so that a million of them
-    are encoded while the file is read rather than while the database waits.
+    The objects are serialised here, byte for byte as json.dumps would, so that a million of
+    them are encoded while the file is read rather than while the database waits: a row with
+    every value present is one C-level `%` of a template.
     """
     if not extras:
         return ["{}"] * count
-    names = [name for name, _ in extras]
+    keys = [json.dumps(name) for name, _ in extras]
     columns = [list(map(str.strip, cells[i])) for _, i in extras]
-    dumps = json.dumps
-    return [
-        dumps(dict(zip(names, row, strict=True)))
-        if "" not in row
-        else dumps({n: v for n, v in zip(names, row, strict=True) if v})
-        for row in zip(*columns, strict=True)
-    ]
+    encoded = [list(map(_encode, column)) for column in columns]
+    template = "{" + ", ".join(f"{key.replace('%', '%%')}: %s" for key in keys) + "}"
+    out = list(map(template.__mod__, zip(*encoded, strict=True)))
+    gaps = sorted({n for column in columns if "" in column for n, v in enumerate(column) if not v})
+    for n in gaps:
+        pairs = [
+            f"{key}: {column[n]}"
+            for key, column, raw in zip(keys, encoded, columns, strict=True)
+            if raw[n]
+        ]
+        out[n] = "{" + ", ".join(pairs) + "}"
+    return out

@@ -1,7 +1,7 @@
 """A whole dataset read into memory and checked: what `keen load` writes for small folders.
 
 The reading and the checks themselves live in `stream` (and `rows`, `checks`); this module
-gathers the stream's chunks per file, and replays them as the same events for the writer.
+keeps the stream's chunks per file, and replays them as the same events for the writer.
 """
 
 from __future__ import annotations
@@ -10,11 +10,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from domain.importer.files import FILES, PIPELINE, FileSpec
+from domain.importer.files import FILES, PIPELINE
 from domain.importer.pipelines import Pipeline
 from domain.importer.problems import DatasetInvalid
-from domain.importer.reader import CHUNK
-from domain.importer.rows import TypedFile
+from domain.importer.rows import TypedChunk
 from domain.importer.stream import (
     Event,
     FileDone,
@@ -28,22 +27,23 @@ from domain.importer.stream import (
 
 @dataclass
 class Dataset:
-    """A valid dataset: the typed rows of every file present, and each channel's pipeline."""
+    """A valid dataset: the checked chunks of every file present, and each channel's pipeline."""
 
-    files: dict[str, TypedFile]
+    chunks: dict[str, list[TypedChunk]]  # by file name, in contract order
     pipelines: dict[str, Pipeline]  # by channel ext_id
     counts: dict[str, int]  # rows read per file present, in contract order
 
-    def get(self, spec: FileSpec) -> TypedFile | None:
-        return self.files.get(spec.name)
+    def rows(self, name: str) -> int:
+        """Rows of the file as they will be written (repeated history events count once)."""
+        return sum(len(chunk) for chunk in self.chunks.get(name, []))
 
-    def events(self, chunk_size: int = CHUNK) -> Iterator[Event]:
-        """The dataset as the stream it was read from."""
+    def events(self) -> Iterator[Event]:
+        """The dataset as the stream it was read from, chunk for chunk."""
         for spec in FILES:
-            typed = self.files.get(spec.name)
-            if typed is not None:
-                yield FileStarted(spec.name, len(typed))
-                for chunk in typed.chunks(chunk_size):
+            chunks = self.chunks.get(spec.name)
+            if chunks is not None:
+                yield FileStarted(spec.name, self.rows(spec.name))
+                for chunk in chunks:
                     yield RowsRead(spec.name, chunk)
                 yield FileDone(spec.name, self.counts[spec.name])
             if spec is PIPELINE:
@@ -52,21 +52,19 @@ class Dataset:
 
 
 def read_dataset(folder: Path) -> Dataset:
-    """The typed dataset in `folder`; raises DatasetInvalid listing every problem found."""
-    specs = {spec.name: spec for spec in FILES}
-    files: dict[str, TypedFile] = {}
+    """The checked dataset in `folder`; raises DatasetInvalid listing every problem found."""
+    chunks: dict[str, list[TypedChunk]] = {}
     counts: dict[str, int] = {}
     pipelines: dict[str, Pipeline] = {}
     for event in stream_dataset(Path(folder)):
         if isinstance(event, FileStarted):
-            spec = specs[event.name]
-            files[event.name] = TypedFile(spec, {key: [] for key in spec.fields})
+            chunks[event.name] = []
         elif isinstance(event, RowsRead):
-            files[event.name].append(event.chunk)
+            chunks[event.name].append(event.chunk)
         elif isinstance(event, FileDone):
             counts[event.name] = event.rows
         elif isinstance(event, PipelinesReady):
             pipelines = event.pipelines
         elif event.problems:
             raise DatasetInvalid(event.problems)
-    return Dataset(files, pipelines, counts)
+    return Dataset(chunks, pipelines, counts)
