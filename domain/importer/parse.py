@@ -38,6 +38,9 @@ def parse_timestamp(raw: str) -> str:
     the instant, so a million of them go to either database without a conversion per value.
     """
     try:
+        if len(raw) == 19 and raw[10] == "T" and raw[7] == "-" and raw[16] == ":":
+            datetime.fromisoformat(raw)  # the commonest form, checked: only the date can be wrong
+            return raw.replace("T", " ") + ".000000"
         text = raw
         if raw[-1] == "Z":  # the usual export form: already UTC
             text = raw[:-1]
