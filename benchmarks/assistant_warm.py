@@ -4,11 +4,16 @@ KEEN_DATA_DIR=/tmp/keen-bench uv run keen load evals/fixtures/demo
 KEEN_DATA_DIR=/tmp/keen-bench uv run python -m benchmarks.assistant_warm
 """
 
-import statistics, time
-from datetime import date
-from agent.service import Assistant, Asker
+from __future__ import annotations
 
-QS = [
+import statistics
+import time
+from datetime import date
+
+from agent.service import Asker, Assistant
+
+TODAY = date(2026, 11, 18)  # the demo dataset's pinned today
+QUESTIONS = (
     "Which reward reports need attention?",
     "Which partners have the best conversion rate?",
     "Where are leads getting stuck?",
@@ -16,18 +21,24 @@ QS = [
     "Find partners with high lead volume but low conversion.",
     "Help me improve the Atlas channel's performance.",
     "Show me rewards that are approved but not paid.",
-]
-a = Assistant("offline")
-a.ask("warm up: which channels do we have?", Asker(), today=date(2026, 11, 18))
-times = {q: [] for q in QS}
-for _ in range(5):
-    for q in QS:
-        t = time.perf_counter()
-        a.ask(q, Asker(), today=date(2026, 11, 18))
-        times[q].append((time.perf_counter() - t) * 1000)
-allt = [x for v in times.values() for x in v]
-for q, v in times.items():
-    print(f"{statistics.median(v):7.1f} ms  {q}")
-print(
-    f"median {statistics.median(allt):.1f} ms, p95 {sorted(allt)[int(0.95 * len(allt)) - 1]:.1f} ms over {len(allt)}"
 )
+
+
+def main(runs: int = 5) -> None:
+    assistant = Assistant("offline")
+    assistant.ask("Which channels do we have?", Asker(), today=TODAY)  # warm-up
+    times: dict[str, list[float]] = {q: [] for q in QUESTIONS}
+    for _ in range(runs):
+        for question in QUESTIONS:
+            started = time.perf_counter()
+            assistant.ask(question, Asker(), today=TODAY)
+            times[question].append((time.perf_counter() - started) * 1000)
+    for question, values in times.items():
+        print(f"{statistics.median(values):7.1f} ms  {question}")
+    every = sorted(x for values in times.values() for x in values)
+    p95 = every[max(0, int(0.95 * len(every)) - 1)]
+    print(f"median {statistics.median(every):.1f} ms, p95 {p95:.1f} ms over {len(every)}")
+
+
+if __name__ == "__main__":
+    main()
