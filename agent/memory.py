@@ -41,6 +41,7 @@ def get_checkpointer(database_url: str | None = None) -> BaseCheckpointSaver:
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(str(path), check_same_thread=False)
     conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")  # WAL keeps it consistent; one fsync per checkpoint
     sqlite_saver = SqliteSaver(conn)
     sqlite_saver.setup()
     return sqlite_saver
