@@ -190,3 +190,44 @@ def test_a_thread_survives_a_restart_of_the_process(tmp_path: Path) -> None:
     ]
     assert "2026-10-01 to 2026-10-31" in second["answer"]
     assert (data_dir / "conversations.db").exists()
+
+
+# The section-8 questions with the ideal tool call a model would make (written by hand).
+SECTION_8 = [
+    ("Which reward reports need attention?", "list_reward_reports", {"needs_attention": True}),
+    (
+        "Which partners have the best conversion rate?",
+        "channel_performance",
+        {"group_by": "partner", "rank_by": "conversion_rate"},
+    ),
+    ("Where are leads getting stuck?", "lead_funnel", {}),
+    (
+        "Which channel generated the most revenue this month?",
+        "channel_performance",
+        {"rank_by": "revenue", "period": "this month"},
+    ),
+    (
+        "Find partners with high lead volume but low conversion.",
+        "find_patterns",
+        {"pattern": "high_volume_low_conversion"},
+    ),
+    ("Help me improve this channel's performance.", "improvement_plan", {"channel": "this"}),
+    ("Show me rewards that are approved but not paid.", "list_rewards", {"status": "approved"}),
+]
+
+
+@pytest.mark.parametrize(("question", "tool", "args"), SECTION_8)
+def test_section_8_questions_through_chat_openai_have_the_offline_shape(
+    llm_env: pytest.MonkeyPatch, question: str, tool: str, args: dict[str, Any]
+) -> None:
+    script = [tool_call_reply(tool, args), text_reply("Here is what I found; see the table.")]
+    with openai_stub(script) as stub:
+        llm_env.setenv("OPENAI_BASE_URL", stub.base_url)
+        get_settings.cache_clear()
+        answer = Assistant(model="openai:stub-model").ask(question, channel_id="ch-atlas")
+    offline = Assistant(model="offline").ask(question, channel_id="ch-atlas")
+    assert set(answer.model_dump()) == set(offline.model_dump())
+    assert [(c.name, c.args) for c in answer.tool_calls] == [(tool, args)]
+    assert answer.data and answer.data[0].rows, "the tool's table reaches the answer's data"
+    assert answer.grounded and answer.thread_id and answer.model == "openai:stub-model"
+    assert offline.tool_calls[0].name == tool  # both modes reach for the same tool
