@@ -14,8 +14,8 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from cli.loading import progress_bar
 from evals.casefile import CASES_DIR, CaseError, load_cases, select_cases
 from evals.report import gate, print_report, summarize, write_reports
 from evals.runner import (
@@ -80,14 +80,7 @@ def run_eval(
     }
 
     def execute(agent: AssistantLike) -> Any:
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=console,
-            transient=True,
-        ) as progress:
+        with progress_bar(console) as progress:
             task = progress.add_task(f"eval ({options.model})", total=len(cases))
 
             def done(outcome: CaseOutcome) -> None:

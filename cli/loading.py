@@ -11,7 +11,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 
-def _progress(console: Console) -> Progress:
+def progress_bar(console: Console) -> Progress:
+    """The one progress bar style of the CLI (loads, generation, evals)."""
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -32,7 +33,7 @@ def run_load(folder: Path, org: str, console: Console, err_console: Console) -> 
         return 2
     engine = get_engine()
     started = time.perf_counter()
-    with _progress(console) as progress:
+    with progress_bar(console) as progress:
         tasks: dict[str, int] = {}
 
         def report(file_name: str, done: int, total: int) -> None:
@@ -108,7 +109,7 @@ def run_generate(
     from domain.generator import generate_dataset
 
     started = time.perf_counter()
-    with _progress(console) as progress:
+    with progress_bar(console) as progress:
         task = progress.add_task("leads", total=leads)
 
         def report(file_name: str, done: int) -> None:
