@@ -354,3 +354,10 @@ def test_progress_reports_each_file_to_its_total(engine: Engine, tmp_path: Path)
         "reward_reports.csv": (1, 1),
         "rewards.csv": (2, 2),
     }
+
+
+def test_the_demo_datasets_load_without_problems(engine: Engine) -> None:
+    fixtures = Path(__file__).resolve().parent.parent / "evals" / "fixtures"
+    demo = load_dataset(engine, fixtures / "demo", org_slug="default")
+    other = load_dataset(engine, fixtures / "other-org", org_slug="other")
+    assert demo.counts["leads.csv"] > 0 and other.counts["leads.csv"] > 0

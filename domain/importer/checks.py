@@ -30,7 +30,7 @@ from domain.importer.files import (
 )
 from domain.importer.pipelines import Pipeline, Step, build_pipelines, spellings
 from domain.importer.problems import DatasetProblem, unknown_reference
-from domain.importer.rows import TypedChunk, TypedFile
+from domain.importer.rows import TypedChunk
 
 Ids = dict[str, int]  # ext_id -> line of its first row
 Pipelines = dict[str, Pipeline] | None  # by channel ext_id; None when they cannot be known
@@ -56,7 +56,7 @@ class Checker:
         self.seen_ids: Ids = {}
         self.seen_keys: dict[tuple[str, ...], int] = {}
         self.channels: dict[str, str] = {}
-        self.pipeline_rows: TypedFile | None = None
+        self.pipeline_rows: TypedChunk | None = None
         self._rules: dict[str, Callable[[TypedChunk, Malformed], None]] = {
             PIPELINE.name: self._collect_pipeline,
             LEADS.name: self._lead_statuses,
@@ -116,7 +116,7 @@ class Checker:
             usable = complete and self.has("status", "kind", "position")
             rows = self.pipeline_rows if self.present is not None else None
             if self.present is not None and rows is None:
-                rows = TypedFile(PIPELINE, {key: [] for key in PIPELINE.fields})
+                rows = TypedChunk.empty(PIPELINE)
             channels = self.ids.get(CHANNELS.name)
             self.pipelines = build_pipelines(rows, usable, channels, self.problems)
             if self.pipelines is not None:
@@ -197,8 +197,8 @@ class Checker:
     def _collect_pipeline(self, chunk: TypedChunk, _: Malformed) -> None:
         """pipeline.csv is small and judged as a whole when it ends."""
         if self.pipeline_rows is None:
-            self.pipeline_rows = TypedFile(PIPELINE, {key: [] for key in PIPELINE.fields})
-        self.pipeline_rows.append(chunk)
+            self.pipeline_rows = TypedChunk.empty(PIPELINE)
+        self.pipeline_rows.extend(chunk)
 
     def _lead_statuses(self, chunk: TypedChunk, _: Malformed) -> None:
         """Statuses take their pipeline's spelling and kind; status_changed_at defaults."""
@@ -232,7 +232,7 @@ class Checker:
                 if channels is None:
                     channels = list(map(lead_channels.get, chunk["lead_id"]))
                 pairs = list(zip(channels, values, strict=True))
-                steps, _ = _match_pairs(self.pipelines, pairs)
+                steps = _match_pairs(self.pipelines, pairs)[0]
                 chunk.values[column] = _respelled(values, pairs, steps)
         keys = (chunk["lead_id"], chunk["to_status"], chunk["changed_at"])
         if len(set(zip(*keys, strict=True))) < len(chunk):

@@ -3,6 +3,9 @@
 Each column names the typed field it becomes (`id` becomes `ext_id`); reference columns keep the
 customer's id until the writer resolves it. A file's typed fields are its columns, then the
 fields its checks derive, then the field holding unknown columns (leads' custom properties).
+
+Typed values are in the form the database stores: timestamps as canonical naive-UTC text
+(parse.parse_timestamp), money as Decimal, dates as date, custom properties as JSON text.
 """
 
 from __future__ import annotations
@@ -55,7 +58,7 @@ class FileSpec:
     required: bool
     columns: tuple[Column, ...]
     derived: tuple[str, ...] = ()  # typed fields filled by the file's own checks
-    extras_field: str | None = None  # unknown columns are kept here as {name: text}
+    extras_field: str | None = None  # unknown columns, kept as a JSON object {name: text}
     fields: tuple[str, ...] = field(init=False)
 
     def __post_init__(self) -> None:

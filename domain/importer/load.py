@@ -8,7 +8,8 @@ is valid.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,10 +50,11 @@ def load_dataset(
     folder = Path(folder)
     with gc_paused():
         if _size(folder) < PARALLEL_FROM_BYTES:
-            events: Iterator[Event] = read_dataset(folder).events()
+            events: Generator[Event, None, None] = read_dataset(folder).events()
         else:
             events = stream_in_worker(folder)
-        return _write(engine, org_slug, events, progress)
+        with closing(events):  # stops the worker at once when the write fails
+            return _write(engine, org_slug, events, progress)
 
 
 def _write(
@@ -60,9 +62,9 @@ def _write(
 ) -> LoadResult:
     with engine.begin() as conn:
         with Session(bind=conn) as session:
-            fresh = session.scalar(select(Organization.id).where(Organization.slug == org_slug))
+            known = session.scalar(select(Organization.id).where(Organization.slug == org_slug))
             org_id = get_or_create_org(session, org_slug).id
-        writer = DatasetWriter(conn, org_id, fresh=fresh is None, progress=progress)
+        writer = DatasetWriter(conn, org_id, fresh=known is None, progress=progress)
         try:
             for event in events:
                 if isinstance(event, Finished):

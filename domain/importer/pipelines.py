@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from domain.enums import DEFAULT_PIPELINE
 from domain.importer.problems import DatasetProblem, unknown_reference
-from domain.importer.rows import TypedFile
+from domain.importer.rows import TypedChunk
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ _UNPLACED = 1 << 62  # sorts a step with an invalid (already reported) position 
 
 
 def build_pipelines(
-    pipeline: TypedFile | None,
+    pipeline: TypedChunk | None,
     usable: bool,
     channel_ids: Collection[str] | None,
     problems: list[DatasetProblem],
@@ -67,7 +67,7 @@ def build_pipelines(
 
 
 def _group_steps(
-    pipeline: TypedFile, channel_ids: Collection[str] | None, problems: list[DatasetProblem]
+    pipeline: TypedChunk, channel_ids: Collection[str] | None, problems: list[DatasetProblem]
 ) -> dict[str | None, list[Step]]:
     """The steps of each pipeline (None: the organization's default), reporting duplicates."""
     grouped: dict[str | None, list[Step]] = {}

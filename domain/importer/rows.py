@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,30 +36,20 @@ class TypedChunk:
     def __len__(self) -> int:
         return len(self.lines)
 
+    @classmethod
+    def empty(cls, spec: FileSpec) -> TypedChunk:
+        return cls({key: [] for key in spec.fields}, [])
+
     def keep(self, rows: list[int]) -> None:
         """Keep only the rows at these positions (in this order)."""
         self.values = {key: [column[i] for i in rows] for key, column in self.values.items()}
         self.lines = [self.lines[i] for i in rows]
 
-
-@dataclass
-class TypedFile:
-    """A whole file's typed rows, gathered from its chunks (pipeline.csv is judged whole)."""
-
-    spec: FileSpec
-    values: Values
-    lines: list[int] = field(default_factory=list)
-
-    def __getitem__(self, key: str) -> list[Any]:
-        return self.values[key]
-
-    def __len__(self) -> int:
-        return len(self.lines)
-
-    def append(self, chunk: TypedChunk) -> None:
-        for key, column in chunk.values.items():
+    def extend(self, other: TypedChunk) -> None:
+        """Append the rows of `other` (a chunk made by `empty`, to gather a whole file)."""
+        for key, column in other.values.items():
             self.values[key].extend(column)
-        self.lines.extend(chunk.lines)
+        self.lines.extend(other.lines)  # type: ignore[attr-defined]
 
 
 class TypedReader:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import multiprocessing
 import traceback
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
 from queue import Empty
@@ -61,7 +61,7 @@ class Finished:
 Event = FileStarted | RowsRead | PipelinesReady | FileDone | Finished
 
 
-def stream_dataset(folder: Path) -> Iterator[Event]:
+def stream_dataset(folder: Path) -> Generator[Event, None, None]:
     """Read and check every file of `folder` in contract order."""
     problems: list[DatasetProblem] = []
     checker = Checker(problems)
@@ -99,14 +99,14 @@ _QUEUED_CHUNKS = 6  # bounds the memory held between the reader and the writer
 _POLL_SECONDS = 1.0
 
 
-def stream_in_worker(folder: Path) -> Iterator[Event]:
+def stream_in_worker(folder: Path) -> Generator[Event, None, None]:
     """`stream_dataset(folder)`, produced by a separate process.
 
     Fork is used where the platform has it: the child inherits the imported modules instead of
     importing the application again, and only reads files and writes to its queue.
     """
     methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    context: Any = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
     queue: Any = context.Queue(maxsize=_QUEUED_CHUNKS)
     process = context.Process(target=_produce, args=(str(folder), queue), daemon=True)
     process.start()

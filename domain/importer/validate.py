@@ -6,7 +6,7 @@ keeps the stream's chunks per file, and replays them as the same events for the 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,7 +37,7 @@ class Dataset:
         """Rows of the file as they will be written (repeated history events count once)."""
         return sum(len(chunk) for chunk in self.chunks.get(name, []))
 
-    def events(self) -> Iterator[Event]:
+    def events(self) -> Generator[Event, None, None]:
         """The dataset as the stream it was read from, chunk for chunk."""
         for spec in FILES:
             chunks = self.chunks.get(spec.name)
