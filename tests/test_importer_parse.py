@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -19,8 +20,11 @@ from domain.importer.parse import (
     parse_date,
     parse_integer,
     parse_money,
+    parse_money_column,
     parse_timestamp,
+    parse_timestamp_column,
 )
+from domain.importer.properties import properties_json
 
 
 @pytest.mark.parametrize(
@@ -129,3 +133,48 @@ def test_long_cells_are_shortened_in_reasons() -> None:
     with pytest.raises(CellError) as info:
         parse_money("x" * 100)
     assert f"'{'x' * 37}...'" in str(info.value)
+
+
+def test_custom_properties_serialise_as_json_dumps_would() -> None:
+    columns = {
+        "industry": ["SaaS", None, 'Say "hi"', None],
+        "100% sure": ["yes", "no", None, None],
+        "Größe": ["11–50", None, "à", None],
+    }
+    expected = [
+        json.dumps({k: v[n] for k, v in columns.items() if v[n] is not None}) for n in range(4)
+    ]
+    assert properties_json(columns, 4) == expected
+    assert expected[3] == "{}"  # a lead without any custom value
+    assert properties_json({}, 2) == ["{}", "{}"]
+
+
+def test_whole_timestamp_columns_take_the_fast_path_only_when_it_is_exact() -> None:
+    naive = ["2026-05-03T14:05:00", "2026-12-31T23:59:59"]
+    assert parse_timestamp_column(naive) == [
+        "2026-05-03 14:05:00.000000",
+        "2026-12-31 23:59:59.000000",
+    ]
+    assert parse_timestamp_column([t + "Z" for t in naive]) == parse_timestamp_column(naive)
+    for mixed in (
+        ["2026-05-03T14:05:00", "2026-05-03T14:05:00Z"],  # widths differ
+        ["2026-05-03T14:05:00", "2026-02-30T14:05:00"],  # 30 February
+        ["2026-05-03 14:05:00", "2026-05-03T14:05:00"],  # another separator
+        ["2026-W18-7T14:05:00"],  # a week date of the same width
+        ["2026-05-03T140500.5"],  # basic time with a fraction, same width
+        ["2026-05-03T14:05:0ZZ"],
+    ):
+        assert parse_timestamp_column(mixed) is None, mixed
+        # The cell-by-cell path then reads (or rejects) each one on its own.
+
+
+def test_whole_money_columns_take_the_fast_path_only_when_it_is_exact() -> None:
+    assert parse_money_column(["0", "12.5", "12.50", ".5", "7."]) == [
+        Decimal("0"),
+        Decimal("12.5"),
+        Decimal("12.50"),
+        Decimal("0.5"),
+        Decimal("7"),
+    ]
+    for bad in (["1", "1.005"], ["1", "-1"], ["1", "1,000"], ["1e3"], ["."], ["١٢"]):
+        assert parse_money_column(bad) is None, bad

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import psycopg
 import pytest
 from sqlalchemy import Engine, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import domain.importer.load as load_module
 import domain.importer.reader as reader_module
 import domain.importer.stream as stream_module
+import domain.importer.write as write_module
 from domain.importer import DatasetInvalid, load_dataset, read_dataset
 from domain.models import LeadStatusChange
 from tests.test_importer_dataset import base_files, row_counts, table_dump, write
@@ -127,3 +130,57 @@ def test_a_history_event_repeated_in_another_chunk_is_one_event(
         (None, "New lead"),  # L2
         ("Meeting booked", "Won"),
     ]
+
+
+def test_sqlite_key_checks_are_back_on_after_a_load(sqlite_engine: Engine, tmp_path: Path) -> None:
+    """Enforcement is paused only inside the load; the pooled connection gets it back."""
+    load_dataset(sqlite_engine, write(tmp_path / "ok", base_files()))
+    bad = base_files()
+    bad["leads.csv"][0]["status"] = "Nope"
+    with pytest.raises(DatasetInvalid):
+        load_dataset(sqlite_engine, write(tmp_path / "bad", bad))
+    with sqlite_engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_a_broken_key_still_fails_the_load(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Were the writer ever to translate a reference wrongly, the load fails as a whole: on
+    SQLite the one-pass check before commit catches it, on PostgreSQL the row checks do."""
+    original = write_module._translate
+
+    def wrong(values: list[object], ids: dict[str, int]) -> list[object]:
+        translated = original(values, ids)
+        pairs = zip(values, translated, strict=True)
+        return [999_999 if value == "c2" else key for value, key in pairs]
+
+    monkeypatch.setattr(write_module, "_translate", wrong)
+    empty = row_counts(engine)
+    with pytest.raises((RuntimeError, IntegrityError, psycopg.IntegrityError)) as info:
+        load_dataset(engine, write(tmp_path / "ds", base_files()))
+    if engine.dialect.name == "sqlite":
+        assert "broke foreign keys" in str(info.value)
+    assert row_counts(engine) == empty
+
+
+@pytest.mark.parametrize(("extra_bytes", "in_a_worker"), [(0, True), (1, False)])
+def test_the_worker_reads_folders_from_the_size_threshold_on(
+    sqlite_engine: Engine,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    extra_bytes: int,
+    in_a_worker: bool,
+) -> None:
+    folder = write(tmp_path / "ds", base_files())
+    size = sum(path.stat().st_size for path in folder.iterdir())
+    monkeypatch.setattr(load_module, "PARALLEL_FROM_BYTES", size + extra_bytes)
+    used: list[Path] = []
+
+    def spy(path: Path):  # type: ignore[no-untyped-def]
+        used.append(path)
+        return stream_module.stream_in_worker(path)
+
+    monkeypatch.setattr(load_module, "stream_in_worker", spy)
+    load_dataset(sqlite_engine, folder)
+    assert used == ([folder] if in_a_worker else [])

@@ -10,7 +10,8 @@ by COPY (into the table on a first load, else into a temporary table merged with
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import date
 from itertools import chain
 from typing import Any
@@ -32,7 +33,7 @@ class BulkWriter:
 
     `fresh` means the organization has no rows yet, so plain inserts cannot conflict.
     Timestamps arrive as canonical text (parse.parse_timestamp) and JSON as text
-    (rows._extras_json): both go to either database as they are.
+    (properties.properties_json): both go to either database as they are.
     """
 
     def __init__(self, conn: Connection, *, fresh: bool) -> None:
@@ -55,7 +56,9 @@ class BulkWriter:
         """Into a table that is empty, rows go faster without its secondary indexes, which
         are built once by sorting at `end_table`: a million random B-tree updates per index
         are avoided. An index on org_id alone stays: a new organization's rows only append
-        to it. (Unique constraints stay too: they are part of the table.)"""
+        to it. (Unique constraints stay too: they are part of the table.) Only an empty table
+        qualifies, so no one's rows lose an index; on PostgreSQL readers of that table wait
+        for the commit instead of seeing it empty."""
         indexes = sorted(
             (index for index in table.indexes if [c.name for c in index.columns] != ["org_id"]),
             key=lambda index: str(index.name),
@@ -120,6 +123,8 @@ class BulkWriter:
     # -- PostgreSQL: COPY ------------------------------------------------------------------
 
     def _copy(self, table: Table, columns: Columns, key: Sequence[str], merge: bool) -> None:
+        if merge:
+            columns = _last_per_key(columns, key)
         quote = self.conn.dialect.identifier_preparer.quote
         target = quote(table.name)
         names = ", ".join(quote(c) for c in columns)
@@ -143,6 +148,41 @@ class BulkWriter:
                 f"ON CONFLICT ({conflict}) DO UPDATE SET {updates}"
             )
             self._cursor.execute(f"TRUNCATE {into}")
+
+
+@contextmanager
+def foreign_keys_checked_once(conn: Connection) -> Iterator[Callable[[Iterable[str]], None]]:
+    """Around a transaction on `conn`: yields `check(tables)`, to call on each table written
+    before committing.
+
+    SQLite checks every inserted row's foreign keys one by one, about a quarter of the time
+    spent inserting. On SQLite, enforcement is paused for this connection (it can only be switched
+    outside a transaction) and `check` verifies the written tables in one pass each instead,
+    so a broken key still fails the load. PostgreSQL keeps its checks: pausing them needs a
+    superuser.
+    """
+    if conn.dialect.name != "sqlite":
+        yield lambda tables: None
+        return
+    conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+    conn.commit()
+    try:
+        yield lambda tables: _check_foreign_keys(conn, tables)
+    finally:
+        try:
+            conn.rollback()
+            conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+            conn.commit()
+        except Exception:
+            conn.invalidate()  # never hand a connection without key checks back to the pool
+            raise
+
+
+def _check_foreign_keys(conn: Connection, tables: Iterable[str]) -> None:
+    for table in tables:
+        broken = conn.exec_driver_sql(f'PRAGMA foreign_key_check("{table}")').fetchall()
+        if broken:
+            raise RuntimeError(f"the import broke foreign keys of {table}: {broken[:5]}")
 
 
 class _MultiRow:
@@ -169,6 +209,16 @@ class _MultiRow:
         cursor.executemany(self.full, [flat[i : i + step] for i in range(0, whole, step)])
         if whole < len(flat):
             cursor.execute(self._with_rows((len(flat) - whole) // self.width), flat[whole:])
+
+
+def _last_per_key(columns: Columns, key: Sequence[str]) -> Columns:
+    """The rows with the last of each repeated key: PostgreSQL refuses to upsert one row twice
+    in a statement (SQLite applies repeats in order, so the last one wins there too)."""
+    keys = list(zip(*(columns[k] for k in key), strict=True))
+    if len(set(keys)) == len(keys):
+        return columns
+    keep = sorted({k: n for n, k in enumerate(keys)}.values())
+    return {name: [values[n] for n in keep] for name, values in columns.items()}
 
 
 def _convert(values: Sequence[Any], converter: Converter | None) -> Sequence[Any]:

@@ -221,7 +221,8 @@ class Checker:
     def _history(self, chunk: TypedChunk, _: Malformed) -> None:
         """History is lenient about statuses (pipelines change over time): a status that
         matches the lead's pipeline takes its spelling, any other is kept as written.
-        Rows repeating (lead, to_status, changed_at) are one event: the last one is kept."""
+        (Rows repeating (lead, to_status, changed_at) are one event: the writer upserts by
+        that key, so the last row wins.)"""
         lead_channels = self.channel_of.get(LEADS.name)
         if lead_channels is not None and self.pipelines is not None:
             channels: list[str | None] | None = None
@@ -234,10 +235,6 @@ class Checker:
                 pairs = list(zip(channels, values, strict=True))
                 steps = _match_pairs(self.pipelines, pairs)[0]
                 chunk.values[column] = _respelled(values, pairs, steps)
-        keys = (chunk["lead_id"], chunk["to_status"], chunk["changed_at"])
-        if len(set(zip(*keys, strict=True))) < len(chunk):
-            last = {key: n for n, key in enumerate(zip(*keys, strict=True))}
-            chunk.keep(sorted(last.values()))
 
     def _spelled_alike(self, statuses: list[str | None]) -> bool:
         """Whether every status is already spelled as every pipeline spells it (or is in

@@ -2,14 +2,15 @@
 
 Each column names the typed field it becomes (`id` becomes `ext_id`); reference columns keep the
 customer's id until the writer resolves it. A file's typed fields are its columns, then the
-fields its checks derive, then the field holding unknown columns (leads' custom properties).
+fields its checks derive; unknown columns (leads' custom properties) travel beside them as text.
 
 Typed values are in the form the database stores: timestamps as canonical naive-UTC text
-(parse.parse_timestamp), money as Decimal, dates as date, custom properties as JSON text.
+(parse.parse_timestamp), money as Decimal, dates as date.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,7 +31,9 @@ from domain.importer.parse import (
     parse_date,
     parse_integer,
     parse_money,
+    parse_money_column,
     parse_timestamp,
+    parse_timestamp_column,
 )
 
 
@@ -42,6 +45,7 @@ class Column:
     default: Any = None
     field: str = ""  # typed field name; defaults to `name`
     ref: str | None = None  # the file whose ids this column references
+    parse_all: Callable[[list[str]], list[Any] | None] | None = None  # a column at once, or None
 
     @property
     def key(self) -> str:
@@ -52,20 +56,25 @@ def _ref(name: str, target: str, required: bool = True) -> Column:
     return Column(name, required=required, ref=target)
 
 
+def _timestamp(name: str, required: bool = False) -> Column:
+    return Column(name, parse_timestamp, required, parse_all=parse_timestamp_column)
+
+
+def _money(name: str, required: bool = False) -> Column:
+    return Column(name, parse_money, required, parse_all=parse_money_column)
+
+
 @dataclass(frozen=True)
 class FileSpec:
     name: str
     required: bool
     columns: tuple[Column, ...]
     derived: tuple[str, ...] = ()  # typed fields filled by the file's own checks
-    extras_field: str | None = None  # unknown columns, kept as a JSON object {name: text}
+    extras_field: str | None = None  # where unknown columns go, as a JSON object {name: text}
     fields: tuple[str, ...] = field(init=False)
 
     def __post_init__(self) -> None:
-        keys = tuple(c.key for c in self.columns) + self.derived
-        if self.extras_field:
-            keys += (self.extras_field,)
-        object.__setattr__(self, "fields", keys)
+        object.__setattr__(self, "fields", tuple(c.key for c in self.columns) + self.derived)
 
     @property
     def refs(self) -> tuple[Column, ...]:
@@ -95,7 +104,7 @@ CHANNELS = FileSpec(
         Column("name", required=True),
         Column("status", enum_parser(ChannelStatus), default=ChannelStatus.active.value),
         Column("currency", parse_currency, default="USD"),
-        Column("created_at", parse_timestamp),
+        _timestamp("created_at"),
         Column("description"),
     ),
 )
@@ -121,10 +130,10 @@ LEADS = FileSpec(
         Column("phone"),
         Column("source"),
         Column("notes"),
-        Column("deal_value", parse_money),
+        _money("deal_value"),
         Column("status", required=True),
-        Column("created_at", parse_timestamp, required=True),
-        Column("status_changed_at", parse_timestamp),
+        _timestamp("created_at", required=True),
+        _timestamp("status_changed_at"),
         Column("owner"),
     ),
     derived=("status_kind",),
@@ -137,7 +146,7 @@ HISTORY = FileSpec(
         _ref("lead_id", "leads.csv"),
         Column("from_status"),
         Column("to_status", required=True),
-        Column("changed_at", parse_timestamp, required=True),
+        _timestamp("changed_at", required=True),
     ),
 )
 TRIGGERS = FileSpec(
@@ -150,7 +159,7 @@ TRIGGERS = FileSpec(
         Column("event", enum_parser(TriggerEvent), required=True),
         Column("status"),
         Column("amount_type", enum_parser(AmountType), required=True),
-        Column("amount", parse_money, required=True),
+        _money("amount", required=True),
         Column("requires_approval", parse_bool, default=True),
         Column("active", parse_bool, default=True),
     ),
@@ -161,8 +170,8 @@ PURCHASES = FileSpec(
     (
         _id(),
         _ref("lead_id", "leads.csv"),
-        Column("amount", parse_money, required=True),
-        Column("occurred_at", parse_timestamp, required=True),
+        _money("amount", required=True),
+        _timestamp("occurred_at", required=True),
     ),
 )
 REPORTS = FileSpec(
@@ -185,12 +194,12 @@ REWARDS = FileSpec(
         _ref("lead_id", "leads.csv", required=False),
         _ref("trigger_id", "reward_triggers.csv", required=False),
         _ref("report_id", "reward_reports.csv", required=False),
-        Column("amount", parse_money, required=True),
+        _money("amount", required=True),
         Column("status", enum_parser(RewardStatus), required=True),
-        Column("created_at", parse_timestamp, required=True),
-        Column("approved_at", parse_timestamp),
-        Column("paid_at", parse_timestamp),
-        Column("rejected_at", parse_timestamp),
+        _timestamp("created_at", required=True),
+        _timestamp("approved_at"),
+        _timestamp("paid_at"),
+        _timestamp("rejected_at"),
         Column("payment_reference"),
         Column("reject_reason"),
     ),
@@ -203,7 +212,7 @@ INTEGRATIONS = FileSpec(
         _ref("channel_id", "channels.csv"),
         Column("kind", required=True),
         Column("state", enum_parser(IntegrationState), default=IntegrationState.connected.value),
-        Column("last_sync_at", parse_timestamp),
+        _timestamp("last_sync_at"),
         Column("last_error"),
     ),
 )

@@ -17,6 +17,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from domain.db import get_or_create_org
+from domain.importer.bulk import foreign_keys_checked_once
 from domain.importer.files import FILES
 from domain.importer.gcpause import gc_paused
 from domain.importer.problems import DatasetInvalid
@@ -60,11 +61,14 @@ def load_dataset(
 def _write(
     engine: Engine, org_slug: str, events: Iterator[Event], progress: Progress | None
 ) -> LoadResult:
-    with engine.begin() as conn:
+    with engine.connect() as conn, foreign_keys_checked_once(conn) as check_keys, conn.begin():
         with Session(bind=conn) as session:
-            known = session.scalar(select(Organization.id).where(Organization.slug == org_slug))
+            query = select(Organization.id).where(Organization.slug == org_slug)
+            known = session.scalar(query)
             org_id = get_or_create_org(session, org_slug).id
-        writer = DatasetWriter(conn, org_id, fresh=known is None, progress=progress)
+        writer = DatasetWriter(
+            conn, org_id, fresh=known is None, progress=progress, check_keys=check_keys
+        )
         try:
             for event in events:
                 if isinstance(event, Finished):

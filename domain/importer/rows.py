@@ -7,9 +7,8 @@ else; the slow per-cell loop that names each faulty cell runs only for a column 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,16 +18,16 @@ from domain.importer.problems import FILE_COLUMN, HEADER_LINE, DatasetProblem
 from domain.importer.reader import CsvFile, open_csv
 
 Values = dict[str, list[Any]]  # typed field -> one value per row
-_SAMPLE = 512
-_encode = json.encoder.encode_basestring_ascii  # what json.dumps uses for strings
 
 
 @dataclass
 class TypedChunk:
-    """Consecutive rows of a file: one list per field of `spec.fields`, and each row's line."""
+    """Consecutive rows of a file: one list per field of `spec.fields`, each row's line, and
+    the file's unknown columns (stripped text, None when empty) for its `extras_field`."""
 
     values: Values
     lines: Sequence[int]
+    extras: Values = field(default_factory=dict)
 
     def __getitem__(self, key: str) -> list[Any]:
         return self.values[key]
@@ -40,15 +39,12 @@ class TypedChunk:
     def empty(cls, spec: FileSpec) -> TypedChunk:
         return cls({key: [] for key in spec.fields}, [])
 
-    def keep(self, rows: list[int]) -> None:
-        """Keep only the rows at these positions (in this order)."""
-        self.values = {key: [column[i] for i in rows] for key, column in self.values.items()}
-        self.lines = [self.lines[i] for i in rows]
-
     def extend(self, other: TypedChunk) -> None:
         """Append the rows of `other` (a chunk made by `empty`, to gather a whole file)."""
         for key, column in other.values.items():
             self.values[key].extend(column)
+        for key, column in other.extras.items():
+            self.extras.setdefault(key, []).extend(column)
         self.lines.extend(other.lines)  # type: ignore[attr-defined]
 
 
@@ -103,10 +99,11 @@ class TypedReader:
                     values[col.key] = _parse_column(spec.name, col, column, lines, self.problems)
             for key in spec.derived:
                 values[key] = [None] * count
-            if spec.extras_field:
-                values[spec.extras_field] = _extras_json(self._extras, cells, count)
+            extras = (
+                {name: _text(cells[i]) for name, i in self._extras} if spec.extras_field else {}
+            )
             self.read += count
-            yield TypedChunk(values, lines)
+            yield TypedChunk(values, lines, extras)
 
 
 def open_typed(folder: Path, spec: FileSpec, problems: list[DatasetProblem]) -> TypedReader | None:
@@ -138,7 +135,11 @@ def _parse_column(
             if not cell
         )
     if parse is None:
-        return _shared(cells if "" not in cells else [cell or default for cell in cells])
+        return cells if "" not in cells else [cell or default for cell in cells]
+    if col.parse_all is not None and "" not in cells:
+        parsed = col.parse_all(cells)
+        if parsed is not None:
+            return parsed
     try:
         return [parse(cell) if cell else default for cell in cells]
     except CellError:
@@ -156,37 +157,7 @@ def _parse_column(
     return values
 
 
-def _shared(values: list[Any]) -> list[Any]:
-    """The column with equal values as one object when few are distinct (statuses, channel
-    ids, sources): a chunk then pickles to the writer process, and sits in memory, smaller."""
-    if len(set(values[:_SAMPLE])) * 8 > min(len(values), _SAMPLE):
-        return values  # names, emails, ids: (nearly) all distinct
-    one = {value: value for value in set(values)}
-    return list(map(one.__getitem__, values))
-
-
-def _extras_json(
-    extras: list[tuple[str, int]], cells: list[tuple[str, ...]], count: int
-) -> list[str]:
-    """Unknown columns as a JSON object of text per row, keeping only non-empty values.
-
-    The objects are serialised here, byte for byte as json.dumps would, so that a million of
-    them are encoded while the file is read rather than while the database waits: a row with
-    every value present is one C-level `%` of a template.
-    """
-    if not extras:
-        return ["{}"] * count
-    keys = [json.dumps(name) for name, _ in extras]
-    columns = [list(map(str.strip, cells[i])) for _, i in extras]
-    encoded = [list(map(_encode, column)) for column in columns]
-    template = "{" + ", ".join(f"{key.replace('%', '%%')}: %s" for key in keys) + "}"
-    out = list(map(template.__mod__, zip(*encoded, strict=True)))
-    gaps = sorted({n for column in columns if "" in column for n, v in enumerate(column) if not v})
-    for n in gaps:
-        pairs = [
-            f"{key}: {column[n]}"
-            for key, column, raw in zip(keys, encoded, columns, strict=True)
-            if raw[n]
-        ]
-        out[n] = "{" + ", ".join(pairs) + "}"
-    return out
+def _text(raw: tuple[str, ...]) -> list[Any]:
+    """A column of free text: stripped, None where empty."""
+    cells = list(map(str.strip, raw))
+    return cells if "" not in cells else [cell or None for cell in cells]

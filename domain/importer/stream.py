@@ -4,8 +4,8 @@ Both the in-memory `read_dataset` and the writer consume this stream. For a larg
 stream is produced by a worker process, so that reading and checking the next rows (Python)
 runs on one core while the database stores the previous ones on the other.
 
-Rows are only emitted while the dataset has no problem; after the first one the files are still
-read and checked to the end, so that `Finished` lists every problem.
+Events are only emitted while the dataset has no problem; after the first one the files are
+still read and checked to the end, so that `Finished` lists every problem.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from domain.importer.gcpause import gc_paused
 from domain.importer.pipelines import Pipeline
 from domain.importer.problems import DatasetProblem
 from domain.importer.rows import TypedChunk, open_typed
+from domain.importer.transport import PackedChunk, pack, unpack
 
 _ORDER = {spec.name: i for i, spec in enumerate(FILES)}
 
@@ -71,7 +72,8 @@ def stream_dataset(folder: Path) -> Generator[Event, None, None]:
             exists = reader is not None or (folder / spec.name).is_file()
             checker.begin(spec, reader.present if reader else frozenset() if exists else None)
             if reader is not None:
-                yield FileStarted(spec.name, reader.estimated_rows)
+                if not problems:
+                    yield FileStarted(spec.name, reader.estimated_rows)
                 seen = len(problems)
                 for chunk in reader.chunks():
                     malformed = {(p.line, p.column) for p in problems[seen:]}
@@ -79,9 +81,10 @@ def stream_dataset(folder: Path) -> Generator[Event, None, None]:
                     if not problems:
                         yield RowsRead(spec.name, chunk)
                     seen = len(problems)
-                yield FileDone(spec.name, reader.read)
             checker.end(reader is not None and reader.complete)
-            if spec is PIPELINE and checker.pipelines is not None:
+            if reader is not None and not problems:
+                yield FileDone(spec.name, reader.read)
+            if spec is PIPELINE and checker.pipelines is not None and not problems:
                 yield PipelinesReady(checker.pipelines)
         problems.sort(key=lambda p: (_ORDER.get(p.file, len(_ORDER)), p.line))
         yield Finished(problems)
@@ -95,7 +98,17 @@ class _WorkerFailed:
     traceback: str
 
 
-_QUEUED_CHUNKS = 6  # bounds the memory held between the reader and the writer
+@dataclass
+class _PackedRows:
+    """RowsRead on its way between the processes."""
+
+    name: str
+    packed: PackedChunk
+
+
+# Bounds the rows held between the reader and the writer (about 2M), yet lets the reader go
+# on while the writer builds a large table's indexes.
+_QUEUED_CHUNKS = 40
 _POLL_SECONDS = 1.0
 
 
@@ -122,6 +135,8 @@ def stream_in_worker(folder: Path) -> Generator[Event, None, None]:
                 continue
             if isinstance(event, _WorkerFailed):
                 raise RuntimeError(f"the dataset reader failed:\n{event.traceback}")
+            if isinstance(event, _PackedRows):
+                event = RowsRead(event.name, unpack(event.packed))
             yield event
             if isinstance(event, Finished):
                 return
@@ -135,6 +150,8 @@ def stream_in_worker(folder: Path) -> Generator[Event, None, None]:
 def _produce(folder: str, queue: Any) -> None:
     try:
         for event in stream_dataset(Path(folder)):
-            queue.put(event)
+            queue.put(
+                _PackedRows(event.name, pack(event.chunk)) if isinstance(event, RowsRead) else event
+            )
     except BaseException:
         queue.put(_WorkerFailed(traceback.format_exc()))

@@ -33,16 +33,12 @@ class Dataset:
     pipelines: dict[str, Pipeline]  # by channel ext_id
     counts: dict[str, int]  # rows read per file present, in contract order
 
-    def rows(self, name: str) -> int:
-        """Rows of the file as they will be written (repeated history events count once)."""
-        return sum(len(chunk) for chunk in self.chunks.get(name, []))
-
     def events(self) -> Generator[Event, None, None]:
         """The dataset as the stream it was read from, chunk for chunk."""
         for spec in FILES:
             chunks = self.chunks.get(spec.name)
             if chunks is not None:
-                yield FileStarted(spec.name, self.rows(spec.name))
+                yield FileStarted(spec.name, self.counts[spec.name])
                 for chunk in chunks:
                     yield RowsRead(spec.name, chunk)
                 yield FileDone(spec.name, self.counts[spec.name])

@@ -8,7 +8,7 @@ column at a time. Rows absent from the folder are left alone: every write is an 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +31,7 @@ from domain.importer.files import (
 )
 from domain.importer.pipelines import Pipeline
 from domain.importer.problems import DatasetInvalid, DatasetProblem
+from domain.importer.properties import properties_json
 from domain.importer.rows import TypedChunk
 from domain.importer.stream import Event, FileDone, FileStarted, PipelinesReady, RowsRead
 from domain.models import (
@@ -98,8 +99,12 @@ class DatasetWriter:
         *,
         fresh: bool,
         progress: Progress | None = None,
+        check_keys: Callable[[Iterable[str]], None] = lambda tables: None,
     ) -> None:
+        """`check_keys(tables)` is called once each table is written (see
+        bulk.foreign_keys_checked_once)."""
         self.conn = conn
+        self.check_keys = check_keys
         self.org_id = org_id
         self.bulk = BulkWriter(conn, fresh=fresh)
         self.progress = progress
@@ -144,6 +149,8 @@ class DatasetWriter:
             columns[field] = (
                 chunk[field] if ref is None else _translate(chunk[field], self.ids[ref])
             )
+        if spec.extras_field:
+            columns[spec.extras_field] = properties_json(chunk.extras, len(chunk))
         if spec is LEADS:
             columns["status_id"] = self._status_ids(chunk)
             del columns["status"]
@@ -159,6 +166,7 @@ class DatasetWriter:
         target = _TARGETS.get(name)
         if target is not None:
             self.bulk.end_table(target.table)
+            self.check_keys([target.table.name])
             if target.referenced:
                 self.ids[name] = self.bulk.ids(target.table, self.org_id)
         if name == LEADS.name:
@@ -198,6 +206,7 @@ class DatasetWriter:
                     .values(status_kind=kind)
                 )
         self.statuses = {status_key: status_id for status_key, (status_id, _) in after.items()}
+        self.check_keys([_STATUSES.name])
 
     def _status_ids(self, chunk: TypedChunk) -> list[int]:
         channels = self.ids[CHANNELS.name]
