@@ -3,6 +3,7 @@
 
     python3 run.py serve   # the main job: `keen serve --demo` (server with the demo data)
     python3 run.py test    # the test suite (what CI runs)
+    python3 run.py check   # ruff, mypy (domain/, tools/) and pip-audit of uv.lock (CI, first)
 
 Anything else is passed to `keen`: `python3 run.py ask "Which reward reports need attention?"`.
 It installs uv into `.tools/` when uv is missing, then runs everything through `uv run`.
@@ -49,6 +50,16 @@ def main(argv: list[str]) -> int:
     task, rest = (argv[0], argv[1:]) if argv else ("serve", [])
     if task == "serve":
         return run([uv, "run", "keen", "serve", "--demo", *rest])
+    if task == "check":
+        # static checks CI runs before the tests: lint, types of domain/ and tools/, audit
+        for step in (
+            [uv, "run", "ruff", "check", "."],
+            [uv, "run", "mypy"],
+            [uv, "run", "python", ".ci/audit.py"],
+        ):
+            if run(step) != 0:
+                return 1
+        return 0
     if task == "test":
         code = run([uv, "run", "pytest", *rest])
         if code == 5:

@@ -8,7 +8,7 @@ from langchain.tools import ToolRuntime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from domain.leads import LeadFilter, LeadRow, lead_detail, list_leads
+from domain.leads import LeadFilter, LeadOrder, LeadRow, lead_detail, list_leads
 from domain.models import Lead
 from tools.common import (
     FULL_ROWS,
@@ -132,7 +132,7 @@ def find_leads(
             text=text or None,
             today=ctx.today,
         )
-        order = "longest_in_status" if stuck or needs_action else "newest"
+        order: LeadOrder = "longest_in_status" if stuck or needs_action else "newest"
         rows, total = list_leads(s, ctx.org_id, f, limit=FULL_ROWS, order=order)
     words = [
         *_flag_words("stuck", stuck),

@@ -153,9 +153,9 @@ def _totals(items: Sequence[ChannelMetrics], period: Any) -> dict[str, Any]:
         "won_leads": org.won_leads,
         "conversion_rate_pct": pct_of(org.won_leads, org.lead_volume),
         "won_deals": org.won_deals,
-        "revenue": money_by_currency(org.revenue),
-        "reward_total": money_by_currency(org.reward_total),
-        "net_value": money_by_currency(org.net_value),
+        "revenue": money_by_currency(dict[str, Decimal | None](org.revenue)),
+        "reward_total": money_by_currency(dict[str, Decimal | None](org.reward_total)),
+        "net_value": money_by_currency(dict[str, Decimal | None](org.net_value)),
     }
 
 

@@ -151,7 +151,7 @@ def list_reward_reports(
         ch = channel_arg(s, ctx, channel)
         channel_ids = [ch.ext_id] if ch else None
         scope = None if when.is_all_time else when
-        states = [state] if state else None
+        states: list[str] | None = [state] if state else None
         rows, total = list_reports(
             s, ctx.org_id, ctx.today, channel_ids, states, needs_attention, scope, limit=FULL_ROWS
         )

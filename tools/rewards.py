@@ -4,6 +4,7 @@ the reward triggers of the channels."""
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, Literal
 
 from langchain.tools import ToolRuntime
@@ -11,10 +12,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from domain import rewards as reward_queries
+from domain.enums import RewardStatus
 from domain.models import Lead, Reward, RewardReport
 from domain.money import CurrencyTotals, format_money
 from domain.rewards import (
     OUTSTANDING,
+    DateField,
     RewardExplanation,
     RewardFilter,
     RewardRow,
@@ -115,7 +118,7 @@ def list_rewards(
     ctx = context_of(runtime)
     when = period_arg(ctx, period)
     statuses = list(OUTSTANDING) if status == "outstanding" else [status] if status else []
-    dated_by = "paid" if status == "paid" else "created"
+    dated_by: DateField = "paid" if status == "paid" else "created"
     with session() as s:
         ch = channel_arg(s, ctx, channel)
         pa = partner_arg(s, ctx, partner)
@@ -146,7 +149,7 @@ def list_rewards(
         },
     }
     if status:
-        answer["status"] = statuses[0].value if status == "outstanding" else status
+        answer["status"] = RewardStatus(statuses[0]).value if status == "outstanding" else status
     if not when.is_all_time:
         answer["dated_by"] = dated_by
     table = Table("Rewards", REWARD_COLUMNS, [reward_row(r) for r in rows], total=total)
@@ -189,7 +192,8 @@ def _sentence(exp: RewardExplanation) -> str:
         base = f" {format_money(exp.currency, exp.base_amount)}"
     verdict = {
         True: "it matches the rule",
-        False: "it differs from the rule's " + format_money(exp.currency, exp.expected_amount or 0),
+        False: "it differs from the rule's "
+        + format_money(exp.currency, exp.expected_amount or Decimal(0)),
         None: "there is no base to check it against",
     }[exp.matches_rule]
     return f"{head}{lead}: {_rule(exp)}{base} from trigger '{name}'{_when(exp)}; {verdict}."
@@ -270,7 +274,7 @@ def list_reward_triggers(channel: str | None = None, *, runtime: ToolRuntime[Kee
         ch = channel_arg(s, ctx, channel)
         table = trigger_table(s, ctx.org_id, ch.id if ch else None)
     active_col = table.columns.index("active")
-    answer = {
+    answer: dict[str, Any] = {
         "count": len(table.rows),
         "active": sum(1 for row in table.rows if row[active_col]),
     }
