@@ -21,9 +21,11 @@ class DataTable(BaseModel):
 
 
 class PendingAction(BaseModel):
-    """A change waiting for a human's approval (see the actions feature)."""
+    """A change waiting for a human's decision: resume the thread with approve, reject or edit
+    (`POST /api/threads/{thread_id}/resume` with this `id`)."""
 
     id: str
+    kind: str = ""
     summary: str
     details: dict[str, Any] = Field(default_factory=dict)
 
@@ -78,4 +80,33 @@ def build_answer(
         thread_id=thread_id,
         grounded=grounded,
         model=model,
+    )
+
+
+CONFIRM_PROMPT = "Nothing has changed yet: approve or reject this change."
+PENDING_COLUMNS = ["record", "id", "from", "to", "amount", "currency", "about"]
+
+
+def with_pending(answer: Answer, pending: PendingAction) -> Answer:
+    """The confirmation shown while a change waits: what will change, and the question."""
+    outcome = pending.details.get("outcome") or {}
+    rows = [
+        [
+            c.get("record"),
+            c.get("id"),
+            c.get("from_state"),
+            c.get("to_state"),
+            c.get("amount"),
+            c.get("currency"),
+            c.get("about"),
+        ]
+        for c in [*outcome.get("changes", []), *outcome.get("created", [])]
+    ]
+    table = DataTable(title="Waiting for your approval", columns=PENDING_COLUMNS, rows=rows)
+    return answer.model_copy(
+        update={
+            "answer": f"{pending.summary}\n\n{CONFIRM_PROMPT}",
+            "data": [*answer.data, table],
+            "pending_action": pending,
+        }
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import uuid
 from collections.abc import Iterator
@@ -10,15 +11,24 @@ from datetime import date
 from typing import Any
 
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
+from langgraph.types import Command
 from sqlalchemy import select
 
-from agent.answer import Answer, build_answer, current_turn, last_question
+from agent.answer import (
+    Answer,
+    PendingAction,
+    build_answer,
+    current_turn,
+    last_question,
+    with_pending,
+)
 from agent.graph import RECURSION_LIMIT, build_graph
 from agent.grounding import check_grounding
 from agent.memory import get_checkpointer
 from domain import clock
 from domain.db import get_engine, resolve_org, session_scope
 from domain.models import ConversationThread
+from domain.permissions import NotAllowed, check_allowed
 from domain.settings import get_settings
 from tools.context import KeenContext
 
@@ -33,6 +43,17 @@ class QuestionRejected(ValueError):
     """An empty or oversized question."""
 
 
+class ActionNotPending(LookupError):
+    """A decision for a change that is not (or no longer) waiting in the thread."""
+
+
+DECISIONS = ("approve", "reject", "edit")
+CANCELLED_NOTE = (
+    "_The change that was waiting for your decision was cancelled; nothing was changed._"
+)
+NO_ACTIONS_SCOPE = "This credential cannot make changes: it lacks the 'actions' scope."
+
+
 @dataclass(frozen=True)
 class Asker:
     """Who is asking and from where; the organization comes from here, never from a message."""
@@ -41,6 +62,7 @@ class Asker:
     user: str = "cli"
     role: str = "admin"
     surface: str = "cli"
+    can_act: bool = True  # False for credentials without the `actions` scope
 
 
 class Assistant:
@@ -50,6 +72,7 @@ class Assistant:
         self.model = model or get_settings().model
         self._graph: Any = None
         self._lock = threading.Lock()
+        self._thread_locks: dict[str, threading.Lock] = {}
 
     @property
     def graph(self) -> Any:
@@ -73,6 +96,7 @@ class Assistant:
                 surface=asker.surface,
                 channel_id=channel_id,
                 thread_id=thread_id,
+                can_act=asker.can_act,
             )
 
     @staticmethod
@@ -105,8 +129,7 @@ class Assistant:
             )
         thread_id = thread_id or uuid.uuid4().hex
         ctx = self.context(asker, thread_id, channel_id, today)
-        config = {"configurable": {"thread_id": thread_id}, "recursion_limit": RECURSION_LIMIT}
-        return {"messages": [HumanMessage(question)]}, config, ctx
+        return {"messages": [HumanMessage(question)]}, self._config(thread_id), ctx
 
     def ask(
         self,
@@ -117,8 +140,71 @@ class Assistant:
         today: date | None = None,
     ) -> Answer:
         inputs, config, ctx = self._prepare(question, asker, thread_id, channel_id, today)
-        state = self.graph.invoke(inputs, config=config, context=ctx)
-        return self._answer(state["messages"], ctx)
+        cancelled = self._cancel_pending(config, ctx)
+        self.graph.invoke(inputs, config=config, context=ctx)
+        return self._finish(config, ctx, cancelled)
+
+    def resume(
+        self,
+        thread_id: str,
+        asker: Asker,
+        action_id: str,
+        decision: str,
+        args: dict[str, Any] | None = None,
+        today: date | None = None,
+    ) -> Answer:
+        """Answer a paused action: approve (make the change), reject, or edit its arguments
+        (which shows a new confirmation). Raises ActionNotPending when `action_id` is not the
+        thread's pending action, NotAllowed when the asker may not make this change."""
+        ctx = self.context(asker, thread_id, None, today)
+        config = self._config(thread_id)
+        with self._thread_lock(thread_id):
+            pending = self.pending(config)
+            if pending is None or pending.id != action_id:
+                raise ActionNotPending(
+                    "This change is no longer waiting for a decision (it was already decided, "
+                    "replaced by a newer one, or never existed)."
+                )
+            if decision not in DECISIONS:
+                raise QuestionRejected(
+                    f"Unknown decision {decision!r}: use approve, reject or edit."
+                )
+            if decision != "reject":
+                if not asker.can_act:
+                    raise NotAllowed(NO_ACTIONS_SCOPE)
+                check_allowed(asker.role, pending.kind)
+            command = Command(resume={pending.id: {"decision": decision, "args": args or {}}})
+            self.graph.invoke(command, config=config, context=ctx)
+            return self._finish(config, ctx)
+
+    def pending(self, config: dict[str, Any]) -> PendingAction | None:
+        """The thread's change waiting for a decision, if any."""
+        for item in self.graph.get_state(config).interrupts:
+            value = item.value if isinstance(item.value, dict) else {}
+            return PendingAction(
+                id=item.id,
+                kind=str(value.get("kind", "")),
+                summary=str(value.get("summary", "")),
+                details=value,
+            )
+        return None
+
+    def _cancel_pending(self, config: dict[str, Any], ctx: KeenContext) -> bool:
+        """A new question while a change waits: the change is cancelled (nothing written)."""
+        pending = self.pending(config)
+        if pending is None:
+            return False
+        command = Command(resume={pending.id: {"decision": "reject"}})
+        self.graph.invoke(command, config=config, context=ctx)
+        return True
+
+    def _thread_lock(self, thread_id: str) -> threading.Lock:
+        with self._lock:
+            return self._thread_locks.setdefault(thread_id, threading.Lock())
+
+    @staticmethod
+    def _config(thread_id: str) -> dict[str, Any]:
+        return {"configurable": {"thread_id": thread_id}, "recursion_limit": RECURSION_LIMIT}
 
     def stream(
         self,
@@ -131,6 +217,7 @@ class Assistant:
         """Events: {"type": "step", "tool": name}, {"type": "token", "text": ...}, then
         {"type": "answer", "answer": Answer}."""
         inputs, config, ctx = self._prepare(question, asker, thread_id, channel_id, today)
+        cancelled = self._cancel_pending(config, ctx)
         for mode, payload in self.graph.stream(
             inputs, config=config, context=ctx, stream_mode=["messages", "updates"]
         ):
@@ -144,13 +231,20 @@ class Assistant:
                 chunk, _meta = payload
                 if isinstance(chunk, AIMessage) and chunk.content and not chunk.tool_calls:
                     yield {"type": "token", "text": str(chunk.content)}
-        state = self.graph.get_state(config)
-        yield {"type": "answer", "answer": self._answer(state.values["messages"], ctx)}
+        yield {"type": "answer", "answer": self._finish(config, ctx, cancelled)}
 
-    def _answer(self, messages: list[Any], ctx: KeenContext) -> Answer:
+    def _finish(self, config: dict[str, Any], ctx: KeenContext, cancelled: bool = False) -> Answer:
+        """The turn's answer; a paused action's confirmation when one is waiting."""
+        messages = self.graph.get_state(config).values["messages"]
+        pending = self.pending(config)
         turn = current_turn(messages)
         contents = [str(m.content) for m in turn if isinstance(m, ToolMessage)]
         draft = build_answer(messages, ctx.thread_id or "", self.model)
+        if pending is not None:
+            contents.append(json.dumps(pending.details))
+            draft = with_pending(draft, pending)
+        if cancelled:
+            draft.answer = f"{CANCELLED_NOTE}\n\n{draft.answer}"
         report = check_grounding(draft.answer, contents, last_question(messages))
         draft.grounded = report.grounded
         return draft

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, select
+from sqlalchemy import Engine, create_engine, event, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from domain.models import Organization
@@ -79,6 +79,21 @@ def session_scope(engine: Engine | None = None) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def write_lock(session: Session) -> None:
+    """On SQLite, take the write lock now (BEGIN IMMEDIATE) when no transaction is open yet.
+
+    A transaction that reads and then writes would otherwise pin a read snapshot, and fail at
+    once ("database is locked") if another writer commits first; with the lock taken up front
+    it waits its turn (busy_timeout). PostgreSQL needs nothing: conditional UPDATEs and row
+    locks order concurrent writers there.
+    """
+    if session.get_bind().dialect.name != "sqlite":
+        return
+    dbapi = session.connection().connection.driver_connection
+    if dbapi is not None and not dbapi.in_transaction:
+        session.execute(text("BEGIN IMMEDIATE"))
 
 
 class UnknownOrganization(LookupError):

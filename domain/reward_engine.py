@@ -9,18 +9,17 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, func, or_, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from domain import audit
 from domain.enums import ALLOWED_REWARD_MOVES, AmountType, RewardStatus, TriggerEvent
+from domain.idempotency import By, run_once
 from domain.models import (
     Channel,
     Lead,
@@ -91,15 +90,6 @@ def new_ext_id(prefix: str) -> str:
 # --- firing ----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _By:
-    """Who caused an event and from where, carried into every audit entry it leads to."""
-
-    actor: str
-    surface: str
-    thread_id: str | None
-
-
 def on_lead_submitted(
     session: Session,
     lead: Lead,
@@ -110,7 +100,7 @@ def on_lead_submitted(
 ) -> list[Reward]:
     """Fire the channel's active `lead_submitted` triggers for a newly created lead."""
     triggers = _active_triggers(session, lead, TriggerEvent.lead_submitted)
-    by = _By(actor, surface, thread_id)
+    by = By(actor, surface, thread_id)
     return _fire_for_lead(session, lead, triggers, by, now or audit.utcnow())
 
 
@@ -138,7 +128,7 @@ def on_status_reached(
     ]
     if not triggers or _was_in_status_before(session, lead, name, changed_at):
         return []
-    by = _By(actor, surface, thread_id)
+    by = By(actor, surface, thread_id)
     return _fire_for_lead(session, lead, triggers, by, now or audit.utcnow())
 
 
@@ -154,7 +144,7 @@ def on_purchase_recorded(
     lead = session.get_one(Lead, purchase.lead_id)
     at = now or audit.utcnow()
     key = f"purchase:{purchase.id}"
-    by = _By(actor, surface, thread_id)
+    by = By(actor, surface, thread_id)
     rewards = []
     for trigger in _active_triggers(session, lead, TriggerEvent.purchase):
         fired = or_(Reward.event_key == key, Reward.purchase_id == purchase.id)
@@ -183,7 +173,7 @@ def _active_triggers(session: Session, lead: Lead, event: TriggerEvent) -> list[
 
 
 def _fire_for_lead(
-    session: Session, lead: Lead, triggers: Iterable[RewardTrigger], by: _By, at: datetime
+    session: Session, lead: Lead, triggers: Iterable[RewardTrigger], by: By, at: datetime
 ) -> list[Reward]:
     """Lead events: once per trigger and lead (an imported reward of the pair counts as fired)."""
     key = f"lead:{lead.id}"
@@ -224,7 +214,7 @@ def _create_reward(
     lead: Lead,
     base: Decimal | None,
     event_key: str,
-    by: _By,
+    by: By,
     at: datetime,
     purchase_id: int | None = None,
 ) -> Reward | None:
@@ -333,10 +323,6 @@ class MoveResult:
         )
 
 
-class IdempotencyKeyReused(ValueError):
-    """The key was already used for a different action."""
-
-
 def approve_rewards(
     session: Session,
     org_id: int,
@@ -351,9 +337,7 @@ def approve_rewards(
     """awaiting_review → approved."""
     at = now or audit.utcnow()
     move = _Move("reward.approve", RewardStatus.approved, {"approved_at": at}, {})
-    return _move(
-        session, org_id, ext_ids, move, _By(actor, surface, thread_id), idempotency_key, at
-    )
+    return _move(session, org_id, ext_ids, move, By(actor, surface, thread_id), idempotency_key, at)
 
 
 def reject_rewards(
@@ -372,9 +356,7 @@ def reject_rewards(
     at = now or audit.utcnow()
     values = {"rejected_at": at, "reject_reason": reason}
     move = _Move("reward.reject", RewardStatus.rejected, values, {"reason": reason})
-    return _move(
-        session, org_id, ext_ids, move, _By(actor, surface, thread_id), idempotency_key, at
-    )
+    return _move(session, org_id, ext_ids, move, By(actor, surface, thread_id), idempotency_key, at)
 
 
 def mark_rewards_paid(
@@ -396,9 +378,7 @@ def mark_rewards_paid(
     values = {"paid_at": paid_at, "payment_reference": reference}
     extra = {"paid_at": paid_at.isoformat(), "reference": reference}
     move = _Move("reward.mark_paid", RewardStatus.paid, values, extra)
-    return _move(
-        session, org_id, ext_ids, move, _By(actor, surface, thread_id), idempotency_key, at
-    )
+    return _move(session, org_id, ext_ids, move, By(actor, surface, thread_id), idempotency_key, at)
 
 
 @dataclass(frozen=True)
@@ -416,20 +396,15 @@ def _move(
     org_id: int,
     ext_ids: Sequence[str],
     move: _Move,
-    by: _By,
+    by: By,
     idempotency_key: str | None,
     at: datetime,
 ) -> MoveResult:
-    """Conditional UPDATEs, their audit entries, and the result stored under the key.
+    """Conditional UPDATEs and their audit entries, once per idempotency key.
 
-    With a key the batch runs in a savepoint: a concurrent call with the same key fails on the
-    key's unique index, its savepoint is rolled back and it answers with the winner's result.
-    (Without a key nothing can clash, and the caller's transaction is left as it is.)
+    The rewards are looked up before the change's savepoint opens: on SQLite a read inside it
+    would pin a snapshot that a concurrent writer's commit makes impossible to write from.
     """
-    if idempotency_key is not None:
-        prior = _replay(session, org_id, idempotency_key, move.action)
-        if prior is not None:
-            return prior
     wanted = list(dict.fromkeys(ext_ids))
     targets = {
         rid: (ext_id, amount, currency)
@@ -439,45 +414,29 @@ def _move(
             .where(Reward.org_id == org_id, Reward.ext_id.in_(wanted))
         )
     }
-    try:
-        with session.begin_nested() if idempotency_key is not None else nullcontext():
-            moved = _conditional_updates(session, org_id, list(targets), move.to, move.values)
-            result = _result(session, wanted, targets, moved, move.to, move.action)
-            for rid, source in moved.items():
-                audit.record(
-                    session,
-                    org_id,
-                    by.actor,
-                    by.surface,
-                    move.action,
-                    "reward",
-                    targets[rid][0],
-                    before={"status": source.value},
-                    after={"status": move.to.value, **move.extra_after},
-                    thread_id=by.thread_id,
-                    at=at,
-                )
-            if idempotency_key is not None:
-                audit.record(
-                    session,
-                    org_id,
-                    by.actor,
-                    by.surface,
-                    move.action,
-                    "reward_batch",
-                    idempotency_key[:100],
-                    before=None,
-                    after=result.to_json(),
-                    thread_id=by.thread_id,
-                    idempotency_key=idempotency_key,
-                    at=at,
-                )
-    except IntegrityError:
-        prior = _replay(session, org_id, idempotency_key, move.action) if idempotency_key else None
-        if prior is None:
-            raise
-        return prior
-    return result
+
+    def work() -> dict[str, Any]:
+        moved = _conditional_updates(session, org_id, list(targets), move.to, move.values)
+        for rid, source in moved.items():
+            audit.record(
+                session,
+                org_id,
+                by.actor,
+                by.surface,
+                move.action,
+                "reward",
+                targets[rid][0],
+                before={"status": source.value},
+                after={"status": move.to.value, **move.extra_after},
+                thread_id=by.thread_id,
+                at=at,
+            )
+        return _result(session, wanted, targets, moved, move.to, move.action).to_json()
+
+    data, replayed = run_once(
+        session, org_id, idempotency_key, move.action, "reward_batch", by, at, work
+    )
+    return MoveResult.from_json(data, replayed=replayed)
 
 
 def _conditional_updates(
@@ -542,18 +501,18 @@ def _result(
     return result
 
 
-def _replay(session: Session, org_id: int, key: str, action: str) -> MoveResult | None:
-    entry = audit.find_by_key(session, org_id, key)
-    if entry is None:
-        return None
-    if entry.action != action:
-        raise IdempotencyKeyReused(
-            f"Idempotency key {key!r} was already used for {entry.action}, not {action}."
-        )
-    return MoveResult.from_json(entry.after or {}, replayed=True)
-
-
 # --- reports ---------------------------------------------------------------------------------
+
+
+def find_report(session: Session, org_id: int, report_ext_id: str) -> RewardReport:
+    report = session.scalar(
+        select(RewardReport).where(
+            RewardReport.org_id == org_id, RewardReport.ext_id == report_ext_id
+        )
+    )
+    if report is None:
+        raise UnknownReport(f"No reward report {report_ext_id!r} in this organization.")
+    return report
 
 
 def flag_report(
@@ -567,13 +526,7 @@ def flag_report(
     now: datetime | None = None,
 ) -> RewardReport:
     """Leave a clarification note on a report (step 4 of the monthly routine), audited."""
-    report = session.scalar(
-        select(RewardReport).where(
-            RewardReport.org_id == org_id, RewardReport.ext_id == report_ext_id
-        )
-    )
-    if report is None:
-        raise UnknownReport(f"No reward report {report_ext_id!r} in this organization.")
+    report = find_report(session, org_id, report_ext_id)
     before = report.flag_note
     report.flag_note = note
     session.flush()

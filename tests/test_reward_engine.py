@@ -13,6 +13,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from domain import audit
+from domain.idempotency import IdempotencyKeyReused
 from domain.lead_events import (
     InvalidLeadEvent,
     UnknownChannel,
@@ -23,7 +24,6 @@ from domain.lead_events import (
 )
 from domain.models import AuditEntry, Channel, Lead, LeadStatusChange, Reward
 from domain.reward_engine import (
-    IdempotencyKeyReused,
     MoveResult,
     approve_rewards,
     mark_rewards_paid,

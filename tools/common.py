@@ -18,6 +18,7 @@ from typing import Any, ParamSpec
 
 from langchain.tools import ToolRuntime, tool
 from langchain_core.tools import BaseTool
+from langgraph.errors import GraphBubbleUp
 from pydantic import ValidationError
 from rapidfuzz import fuzz, process
 from sqlalchemy import select
@@ -74,6 +75,8 @@ def guarded(fn: Callable[P, Pair]) -> Callable[P, Pair]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> Pair:
         try:
             return fn(*args, **kwargs)
+        except GraphBubbleUp:
+            raise  # a confirmation pause (interrupt) is control flow, not a failure
         except ToolProblem as problem:
             return error(problem.message, **problem.hints)
         except Exception as exc:

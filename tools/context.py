@@ -18,3 +18,4 @@ class KeenContext:
     surface: str = "cli"
     channel_id: str | None = None  # page context: the channel the user is looking at
     thread_id: str | None = None
+    can_act: bool = True  # the credential may make changes (an API key's `actions` scope)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from langchain_core.tools import BaseTool
 
+from tools.actions import ACTION_TOOLS
 from tools.channels import channel_overview
 from tools.leads import find_leads, get_lead
 from tools.patterns import find_patterns, improvement_plan
@@ -25,6 +26,7 @@ TOOLS: tuple[BaseTool, ...] = (
     list_reward_reports,
     list_reward_triggers,
     search_notes,
+    *ACTION_TOOLS,
 )
 
 

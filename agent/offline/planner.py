@@ -16,6 +16,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 
+from agent.offline.acting import compose_action, next_action_call
 from agent.offline.compose import compose_answer
 from agent.offline.understand import understand
 from tools.context import KeenContext
@@ -72,6 +73,8 @@ class OfflinePlanner(BaseChatModel):
                 content=self._noted(plan.reply or ""), additional_kwargs={PLAN_KEY: plan.to_dict()}
             )
         plan_dict = planned.additional_kwargs[PLAN_KEY] if planned else {"intent": "unknown"}
+        if plan_dict.get("intent") == "act":
+            return self._act(plan_dict, results)
         calls = {
             call["id"]: call for m in turn if isinstance(m, AIMessage) for call in m.tool_calls
         }
@@ -80,6 +83,17 @@ class OfflinePlanner(BaseChatModel):
             answer = f"{plan_dict['note']}\n\n{answer}"
         plan_dict = {**plan_dict, "slots": {**plan_dict.get("slots", {}), **facts}}
         return AIMessage(content=self._noted(answer), additional_kwargs={PLAN_KEY: plan_dict})
+
+    def _act(self, plan: dict[str, Any], results: list[ToolMessage]) -> AIMessage:
+        """A change request: the action call after its selection, then the outcome."""
+        call = next_action_call(plan, results)
+        if call is not None:
+            call_id = f"call_{uuid.uuid4().hex[:12]}"
+            return AIMessage(content="", tool_calls=[{**call, "id": call_id}])
+        answer = compose_action(plan, results)
+        if plan.get("note"):
+            answer = f"{plan['note']}\n\n{answer}"
+        return AIMessage(content=self._noted(answer), additional_kwargs={PLAN_KEY: plan})
 
     def _noted(self, text: str) -> str:
         return f"{self.note}\n\n{text}" if self.note else text

@@ -6,10 +6,10 @@ import re
 from typing import Any
 
 from agent.grounding import normalise, numbers_in
+from agent.offline.acting import CAPABILITIES, understand_action
 from agent.offline.catalog import catalog_for
 from agent.offline.intents import classifier
 from agent.offline.plan import (
-    READ_ONLY_NOTE,
     Plan,
     ToolCall,
     build_calls,
@@ -19,6 +19,7 @@ from agent.offline.plan import (
 )
 from agent.offline.slots import Slots, extract
 from agent.offline.typos import repair_typos
+from domain.permissions import NotAllowed, check_allowed
 from tools.context import KeenContext
 
 CONFIDENT = 0.55  # score (similarity + cues) above which the top intent is taken as meant
@@ -150,8 +151,8 @@ def _direct_reply(intent: str) -> str | None:
         return _clarify(OUT_OF_SCOPE)
     if intent == "action":
         return (
-            f"{READ_ONLY_NOTE} I can show you the records first — for example, ask which "
-            "rewards are awaiting review."
+            f"I can't make that change from here. {CAPABILITIES} I can also show you the "
+            "records first — for example, ask which rewards are awaiting review."
         )
     if intent == "invent":
         return (
@@ -211,8 +212,12 @@ def understand(question: str, ctx: KeenContext, previous: dict[str, Any] | None)
             return Plan("refuse", reply=INJECTION_REFUSAL)
         text, note = remainder, INJECTION_NOTE
         slots = extract(text, ctx.today, catalog)
-    if ACTION.search(text) and not QUESTION_FORM.search(text):
-        return Plan("action", reply=_direct_reply("action"))
+    if ACTION.search(text):
+        acted = understand_action(text, slots, records, ctx.today, previous)
+        if acted is not None:
+            return _permitted(acted, ctx, note)
+        if not QUESTION_FORM.search(text):
+            return Plan("action", reply=_direct_reply("action"))
     if INVENT.search(text):
         return Plan("invent", reply=_direct_reply("invent"))
     if OFF_TOPIC.search(text) and not (slots.record_ids or slots.flags or slots.reward_status):
@@ -316,6 +321,25 @@ DO_WHAT_IT_SAYS = re.compile(
     r"as the note (?:says|asks)",
     re.IGNORECASE,
 )
+
+
+def _permitted(plan: Plan, ctx: KeenContext, note: str | None) -> Plan:
+    """The same role check the action tools make, before anything is looked up."""
+    kind = plan.slots.get("action")
+    if kind is None:
+        return plan
+    if not ctx.can_act:
+        return Plan(
+            "refuse",
+            reply="I can't make changes with this credential: it lacks the "
+            "'actions' scope, so I can only answer questions.",
+        )
+    try:
+        check_allowed(ctx.role, kind)
+    except NotAllowed as exc:
+        return Plan("refuse", reply=f"I can't do that: {exc}")
+    plan.note = note
+    return plan
 
 
 def _without_injection(text: str) -> str:
