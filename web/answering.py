@@ -12,8 +12,9 @@ from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
 from agent.answer import Answer
-from agent.service import MAX_QUESTION_CHARS, QuestionRejected, ThreadNotFound
+from agent.service import MAX_QUESTION_CHARS, ActionNotPending, QuestionRejected, ThreadNotFound
 from domain.db import UnknownOrganization
+from domain.permissions import NotAllowed
 from web.auth import Principal
 from web.errors import ApiError
 from web.metrics import Metrics
@@ -34,7 +35,7 @@ def check_question(message: str) -> str:
     return question
 
 
-REFUSALS = (ThreadNotFound, QuestionRejected, UnknownOrganization)
+REFUSALS = (ThreadNotFound, QuestionRejected, UnknownOrganization, ActionNotPending, NotAllowed)
 
 
 def as_api_error(exc: BaseException) -> ApiError | None:
@@ -44,6 +45,10 @@ def as_api_error(exc: BaseException) -> ApiError | None:
         return ApiError(404, "Thread not found.")
     if isinstance(exc, QuestionRejected):
         return ApiError(400, str(exc))
+    if isinstance(exc, ActionNotPending):
+        return ApiError(409, str(exc))
+    if isinstance(exc, NotAllowed):
+        return ApiError(403, str(exc))
     if isinstance(exc, UnknownOrganization):
         # never list the organizations that do exist
         return ApiError(401, "The credential's organization does not exist.")
@@ -105,6 +110,31 @@ async def ask(
     except REFUSALS as exc:
         raise _refusal(exc) from exc
     await run_in_threadpool(record, request, surface, question, answer)
+    return answer
+
+
+async def resume(
+    request: Request,
+    principal: Principal,
+    surface: str,
+    thread_id: str,
+    action_id: str,
+    decision: str,
+    args: dict[str, Any] | None,
+) -> Answer:
+    try:
+        answer: Answer = await run_in_threadpool(
+            _assistant(request).resume,
+            thread_id,
+            principal.asker(surface),
+            action_id,
+            decision,
+            args,
+            _today(request),
+        )
+    except REFUSALS as exc:
+        raise _refusal(exc) from exc
+    await run_in_threadpool(record, request, surface, f"{decision} {action_id}", answer)
     return answer
 
 

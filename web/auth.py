@@ -32,7 +32,13 @@ class Principal:
     limit_key: str  # whose rate bucket this request spends from
 
     def asker(self, surface: str) -> Asker:
-        return Asker(org_slug=self.org_slug, user=self.user, role=self.role, surface=surface)
+        return Asker(
+            org_slug=self.org_slug,
+            user=self.user,
+            role=self.role,
+            surface=surface,
+            can_act="actions" in self.scopes,
+        )
 
 
 def _bearer(request: Request) -> str:
@@ -69,7 +75,7 @@ def _token_principal(credential: str, secret: bytes) -> Principal | None:
         org_slug=claims.org,
         user=claims.user,
         role=claims.role,
-        scopes=frozenset({"chat"}),
+        scopes=frozenset({"chat", "actions"}),  # the token's role decides what may change
         kind="widget",
         limit_key=f"widget:{claims.org}:{claims.user}",
     )

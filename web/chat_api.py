@@ -11,9 +11,16 @@ from fastapi import APIRouter, Depends, Path, Request
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from agent.answer import Answer
-from web.answering import ask, check_question, history, start_stream
+from web.answering import ask, check_question, history, resume, start_stream
 from web.auth import Principal, require_scope
-from web.schemas import THREAD_ID_PATTERN, ChatRequest, ErrorBody, ThreadHistory, Turn
+from web.schemas import (
+    THREAD_ID_PATTERN,
+    ChatRequest,
+    ErrorBody,
+    ResumeRequest,
+    ThreadHistory,
+    Turn,
+)
 from web.steps import step_label
 
 log = logging.getLogger("keen.web")
@@ -22,7 +29,7 @@ router = APIRouter(prefix="/api", tags=["chat"])
 Chatter = Annotated[Principal, Depends(require_scope("chat"))]
 
 ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorBody} for code in (400, 401, 403, 404, 413, 422, 429)
+    code: {"model": ErrorBody} for code in (400, 401, 403, 404, 409, 413, 422, 429)
 }
 STREAM_FAILED = "The assistant could not finish this answer; please try again."
 
@@ -93,3 +100,26 @@ async def thread_history(
     """The questions and answers of one of your threads (404 for anyone else's)."""
     turns = await history(request, principal, surface_of(principal), thread_id)
     return ThreadHistory(thread_id=thread_id, turns=[Turn(**turn) for turn in turns])
+
+
+@router.post("/threads/{thread_id}/resume", response_model=Answer, responses=ERRORS)
+async def resume_thread(
+    body: ResumeRequest,
+    request: Request,
+    principal: Chatter,
+    thread_id: Annotated[str, Path(pattern=THREAD_ID_PATTERN)],
+) -> Answer:
+    """Decide on the change the thread waits on: approve (it is made once), reject, or edit.
+
+    403 when the caller's role or key may not make the change (it stays pending), 409 when
+    `action_id` is not what the thread waits on (already decided, or replaced).
+    """
+    return await resume(
+        request,
+        principal,
+        surface_of(principal),
+        thread_id,
+        body.action_id,
+        body.decision,
+        body.args,
+    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 THREAD_ID_PATTERN = r"^[A-Za-z0-9_.:\-]{1,100}$"
@@ -22,6 +24,21 @@ class ChatRequest(BaseModel):
         default=None,
         max_length=100,
         description='Page context: the channel being looked at ("this channel").',
+    )
+
+
+class ResumeRequest(BaseModel):
+    """A decision on the change a thread is waiting on (its answer's `pending_action`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    action_id: str = Field(max_length=100, description="The `pending_action.id` decided on.")
+    decision: Literal["approve", "reject", "edit"] = Field(
+        description="approve: make the change; reject: drop it; edit: new arguments, which "
+        "show a new confirmation."
+    )
+    args: dict[str, Any] | None = Field(
+        default=None, description='For edit: the arguments to change, e.g. {"reward_ids": [...]}.'
     )
 
 
