@@ -159,7 +159,7 @@ class Assistant:
         ctx = self.context(asker, thread_id, None, today)
         config = self._config(thread_id)
         with self._thread_lock(thread_id):
-            pending = self.pending(config)
+            pending = self.pending(config["configurable"]["thread_id"])
             if pending is None or pending.id != action_id:
                 raise ActionNotPending(
                     "This change is no longer waiting for a decision (it was already decided, "
@@ -177,9 +177,9 @@ class Assistant:
             self.graph.invoke(command, config=config, context=ctx)
             return self._finish(config, ctx)
 
-    def pending(self, config: dict[str, Any]) -> PendingAction | None:
+    def pending(self, thread_id: str) -> PendingAction | None:
         """The thread's change waiting for a decision, if any."""
-        for item in self.graph.get_state(config).interrupts:
+        for item in self.graph.get_state(self._config(thread_id)).interrupts:
             value = item.value if isinstance(item.value, dict) else {}
             return PendingAction(
                 id=item.id,
@@ -191,7 +191,7 @@ class Assistant:
 
     def _cancel_pending(self, config: dict[str, Any], ctx: KeenContext) -> bool:
         """A new question while a change waits: the change is cancelled (nothing written)."""
-        pending = self.pending(config)
+        pending = self.pending(config["configurable"]["thread_id"])
         if pending is None:
             return False
         command = Command(resume={pending.id: {"decision": "reject"}})
@@ -236,7 +236,7 @@ class Assistant:
     def _finish(self, config: dict[str, Any], ctx: KeenContext, cancelled: bool = False) -> Answer:
         """The turn's answer; a paused action's confirmation when one is waiting."""
         messages = self.graph.get_state(config).values["messages"]
-        pending = self.pending(config)
+        pending = self.pending(config["configurable"]["thread_id"])
         turn = current_turn(messages)
         contents = [str(m.content) for m in turn if isinstance(m, ToolMessage)]
         draft = build_answer(messages, ctx.thread_id or "", self.model)

@@ -8,6 +8,7 @@ from datetime import date
 
 from rich.console import Console
 from rich.markdown import Markdown
+from rich.prompt import Confirm
 from rich.table import Table
 
 
@@ -47,7 +48,7 @@ def run_ask(
             err_console.print(f"[red]{exc}[/red]")
         return 2
     if as_json:
-        sys.stdout.write(answer.model_dump_json(exclude={"pending_action"}) + "\n")
+        sys.stdout.write(answer.model_dump_json(exclude_none=False) + "\n")
     else:
         _render(answer, console)
         console.print(f"[dim]thread {answer.thread_id}[/dim]")
@@ -85,11 +86,65 @@ def run_chat(org: str | None, today: date | None, channel: str | None, console: 
         except (QuestionRejected, UnknownOrganization) as exc:
             console.print(f"[red]{exc}[/red]")
             continue
-        if final is not None:
+        while final is not None:
             thread = final.thread_id
             _render(final, console)
             if final.data and len(final.data[0].rows) > 10:
                 _full_table(final.data[0], console)
+            final = _decide(assistant, final, Asker(org_slug=org), today, console)
+
+
+def _decide(assistant, answer, asker, today: date | None, console: Console):  # type: ignore[no-untyped-def]
+    """A paused change: ask y/n, resume the thread with the decision, return the next answer."""
+    from agent.service import ActionNotPending
+    from domain.permissions import NotAllowed
+
+    pending = answer.pending_action
+    if pending is None:
+        return None
+    try:
+        approved = Confirm.ask("Approve this change?", console=console, default=False)
+    except (EOFError, KeyboardInterrupt):
+        approved = False
+    decision = "approve" if approved else "reject"
+    try:
+        return assistant.resume(answer.thread_id, asker, pending.id, decision, today=today)
+    except (ActionNotPending, NotAllowed) as exc:
+        console.print(f"[red]{exc}[/red]")
+        return None
+
+
+def run_resume(
+    thread: str,
+    decision: str,
+    action: str | None,
+    org: str | None,
+    today: date | None,
+    as_json: bool,
+    console: Console,
+    err_console: Console,
+) -> int:
+    """`keen resume`: decide on the change a thread waits on (from `keen ask` output)."""
+    from agent.service import ActionNotPending, Asker, QuestionRejected, ThreadNotFound
+    from domain.permissions import NotAllowed
+
+    assistant = _assistant()
+    asker = Asker(org_slug=org)
+    try:
+        pending = assistant.pending(thread)
+        action_id = action or (pending.id if pending else "")
+        answer = assistant.resume(thread, asker, action_id, decision, today=today)
+    except (ActionNotPending, NotAllowed, QuestionRejected, ThreadNotFound) as exc:
+        if as_json:
+            print(json.dumps({"error": str(exc)}))
+        else:
+            err_console.print(f"[red]{exc}[/red]")
+        return 2
+    if as_json:
+        sys.stdout.write(answer.model_dump_json() + "\n")
+    else:
+        _render(answer, console)
+    return 0
 
 
 def _full_table(table, console: Console) -> None:  # type: ignore[no-untyped-def]

@@ -117,6 +117,28 @@ def chat(
     raise typer.Exit(run_chat(org, _parse_today(today), channel, console))
 
 
+@app.command()
+def resume(
+    decision: Annotated[str, typer.Argument(help="approve or reject")],
+    thread: Annotated[str, typer.Option("--thread", help="The thread that waits.")],
+    action: Annotated[
+        str | None, typer.Option("--action", help="The pending action's id (default: the one).")
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the answer object as JSON.")
+    ] = False,
+    org: OrgOption = None,
+    today: TodayOption = None,
+) -> None:
+    """Approve or reject the change a thread waits on (shown by `keen ask`)."""
+    from cli.asking import run_resume
+
+    code = run_resume(
+        thread, decision, action, org, _parse_today(today), as_json, console, err_console
+    )
+    raise typer.Exit(code)
+
+
 app.command("eval")(eval_command)
 app.command("serve")(serve)
 app.add_typer(keys_app, name="keys")

@@ -352,24 +352,21 @@ def describe(outcome: Outcome, args: BaseModel, done: bool) -> str:
     rewards = [c for c in outcome.changes if c.record == "reward"]
     if rewards:
         what = verb.format(n=_plural(len(rewards), "reward"))
-        head = f"**{what}** ({outcome.totals.describe()} in all)"
-    elif outcome.changes:
-        head = f"**{verb}**"
+        head = f"**{what}** ({outcome.totals.describe()} in all):"
     else:
-        head = "**Nothing to change**"
-    lines = [head + (":" if outcome.changes else ".")]
-    lines += [_line(c) for c in outcome.changes]
+        head = f"**{verb}**:" if outcome.changes else "**Nothing to change.**"
+    blocks = ["\n".join([head, *(_line(c) for c in outcome.changes)])]
     extra = _details(args)
     if extra and outcome.changes:
-        lines.append(extra)
+        blocks.append(extra)
     if outcome.created:
         will = "Created" if done else "This creates"
-        lines.append(f"{will} {_plural(len(outcome.created), 'reward')}:")
-        lines += [_line(c) for c in outcome.created]
+        created = [f"{will} {_plural(len(outcome.created), 'reward')}:"]
+        blocks.append("\n".join(created + [_line(c) for c in outcome.created]))
     if outcome.skipped:
         left = "Left alone" if done or not outcome.changes else "Cannot change"
-        lines.append(f"{left}: " + "; ".join(f"{i} ({why})" for i, why in outcome.skipped) + ".")
-    return "\n".join(lines)
+        blocks.append(f"{left}: " + "; ".join(f"{i} ({why})" for i, why in outcome.skipped) + ".")
+    return "\n\n".join(blocks)
 
 
 def _details(args: BaseModel) -> str:
