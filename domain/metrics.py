@@ -10,17 +10,18 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, or_, select, true, type_coerce
+from sqlalchemy import ColumnElement, DateTime, and_, case, func, select, true, type_coerce
 from sqlalchemy.orm import Session
 
 from domain.leads import (
     LeadFilter,
     StatusCount,
     channel_scope,
+    day_start,
     resolve_today,
     status_breakdown,
     stuck_condition,
@@ -89,6 +90,7 @@ class ChannelMetrics:
     revenue: Decimal
     reward_total: Decimal
     funnel: tuple[StatusCount, ...] = ()
+    last_lead_at: datetime | None = None  # latest lead created up to today, whatever the period
 
     @property
     def conversion_rate(self) -> float | None:
@@ -204,29 +206,48 @@ def _channel_conditions(
     return conds + channel_scope(org_id, channel_ids, None)
 
 
-def _lead_figures(
-    session: Session, chan: list[ColumnElement[bool]], period: Period
-) -> dict[int, tuple[int, int, int, Decimal]]:
-    """Per channel: (lead volume, won leads, won deals, revenue) — one GROUP BY."""
+def _channel_figures(
+    session: Session, chan: list[ColumnElement[bool]], period: Period, today: date
+) -> dict[int, dict[int, tuple[int, int, int, Decimal, int, datetime | None]]]:
+    """Per channel and status, in ONE scan of the leads: (leads created in the period, won
+    among them, deals won in the period, their revenue, stuck among those created, the
+    latest lead created up to today).
+
+    Channel figures are the sums over its statuses, its funnel the per-status counts, so
+    metrics, funnels and patterns never need a second pass over the leads."""
     created_in = _all(_period_condition(Lead.created_at, period))
     won_in = and_(Lead.status_kind == "won", *_period_condition(Lead.status_changed_at, period))
     revenue = func.sum(case((won_in, func.coalesce(Lead.deal_value, 0)), else_=0))
+    up_to_today = Lead.created_at < day_start(today + timedelta(days=1))
+    last = func.max(case((up_to_today, Lead.created_at), else_=None))
     stmt = (
         select(
             Lead.channel_id,
+            Lead.status_id,
             _sum_flag(created_in),
             _sum_flag(and_(created_in, Lead.status_kind == "won")),
             _sum_flag(won_in),
             type_coerce(revenue, Money),
+            _sum_flag(and_(created_in, stuck_condition(today))),
+            type_coerce(last, DateTime),
         )
         .join(Channel, Lead.channel_id == Channel.id)
-        .where(Lead.org_id == Channel.org_id, *chan, or_(created_in, won_in))
-        .group_by(Lead.channel_id)
+        .where(Lead.org_id == Channel.org_id, *chan)
+        .group_by(Lead.channel_id, Lead.status_id)
     )
-    return {
-        cid: (int(volume), int(won), int(deals), _as_money(rev))
-        for cid, volume, won, deals, rev in session.execute(stmt)
-    }
+    figures: dict[int, dict[int, tuple[int, int, int, Decimal, int, datetime | None]]] = (
+        defaultdict(dict)
+    )
+    for cid, sid, volume, won, deals, rev, stuck, latest in session.execute(stmt):
+        figures[cid][sid] = (
+            int(volume),
+            int(won),
+            int(deals),
+            _as_money(rev),
+            int(stuck),
+            latest,
+        )
+    return figures
 
 
 def reward_totals(
@@ -247,22 +268,16 @@ def reward_totals(
     return {cid: _as_money(total) for cid, total in session.execute(stmt)}
 
 
-def _funnels(
-    session: Session, chan: list[ColumnElement[bool]], period: Period, today: date
-) -> dict[int, tuple[StatusCount, ...]]:
-    """Per channel: leads created in the period by current status, in its pipeline's order."""
-    counts_stmt = (
-        select(
-            Lead.status_id,
-            func.count(Lead.id),
-            _sum_flag(stuck_condition(today)),
-        )
-        .join(Channel, Lead.channel_id == Channel.id)
-        .where(Lead.org_id == Channel.org_id, *chan, *_period_condition(Lead.created_at, period))
-        .group_by(Lead.status_id)
-    )
-    counts = {sid: (int(n), int(stuck)) for sid, n, stuck in session.execute(counts_stmt)}
-    statuses_stmt = (
+def _created_and_stuck(f: tuple[int, int, int, Decimal, int, Any] | None) -> tuple[int, int]:
+    """A funnel step's figures from a status's row of `_channel_figures`."""
+    return (0, 0) if f is None else (f[0], f[4])
+
+
+def _pipelines(
+    session: Session, chan: list[ColumnElement[bool]]
+) -> dict[int, list[tuple[int, str, str, int]]]:
+    """Per channel: its statuses as (id, name, kind, position), in pipeline order."""
+    stmt = (
         select(
             PipelineStatus.channel_id,
             PipelineStatus.id,
@@ -274,10 +289,10 @@ def _funnels(
         .where(PipelineStatus.org_id == Channel.org_id, *chan)
         .order_by(PipelineStatus.channel_id, PipelineStatus.position, PipelineStatus.id)
     )
-    funnels: dict[int, list[StatusCount]] = defaultdict(list)
-    for cid, sid, name, kind, position in session.execute(statuses_stmt):
-        funnels[cid].append(StatusCount(name, kind, position, *counts.get(sid, (0, 0))))
-    return {cid: tuple(steps) for cid, steps in funnels.items()}
+    pipelines: dict[int, list[tuple[int, str, str, int]]] = defaultdict(list)
+    for cid, sid, name, kind, position in session.execute(stmt):
+        pipelines[cid].append((sid, name, kind, position))
+    return pipelines
 
 
 def channel_metrics(
@@ -293,9 +308,9 @@ def channel_metrics(
     `today` only matters for the stuck counts carried in each funnel step."""
     today = resolve_today(session, org_id, today)
     chan = _channel_conditions(org_id, channel_ids, statuses)
-    leads = _lead_figures(session, chan, period)
+    figures = _channel_figures(session, chan, period, today)
     rewards = reward_totals(session, chan, period)
-    funnels = _funnels(session, chan, period, today)
+    pipelines = _pipelines(session, chan)
     stmt = (
         select(
             Channel.id,
@@ -313,7 +328,16 @@ def channel_metrics(
     )
     result = []
     for cid, ext_id, name, status, currency, pid, p_ext, p_name in session.execute(stmt):
-        volume, won, deals, revenue = leads.get(cid, (0, 0, 0, ZERO))
+        per_status = figures.get(cid, {})
+        volume = sum(f[0] for f in per_status.values())
+        won = sum(f[1] for f in per_status.values())
+        deals = sum(f[2] for f in per_status.values())
+        revenue = sum((f[3] for f in per_status.values()), ZERO)
+        dates = [f[5] for f in per_status.values() if f[5] is not None]
+        funnel = tuple(
+            StatusCount(name, kind, position, *_created_and_stuck(per_status.get(sid)))
+            for sid, name, kind, position in pipelines.get(cid, ())
+        )
         result.append(
             ChannelMetrics(
                 channel_id=cid,
@@ -330,7 +354,8 @@ def channel_metrics(
                 won_deals=deals,
                 revenue=revenue,
                 reward_total=rewards.get(cid, ZERO),
-                funnel=funnels.get(cid, ()),
+                funnel=funnel,
+                last_lead_at=max(dates, default=None),
             )
         )
     return result

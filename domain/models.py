@@ -113,6 +113,20 @@ class Lead(Base):
         Index("ix_leads_org_created", "org_id", "created_at"),
         Index("ix_leads_org_kind_changed", "org_id", "status_kind", "status_changed_at"),
         Index("ix_leads_org_status_changed", "org_id", "status_id", "status_changed_at"),
+        # Covering index of the per-channel / per-status aggregates (metrics, funnel,
+        # patterns): they read only these columns, so the scan never touches the wide rows.
+        Index(
+            "ix_leads_org_channel_figures",
+            "org_id",
+            "channel_id",
+            "status_id",
+            "status_kind",
+            "created_at",
+            "status_changed_at",
+            "deal_value",
+        ),
+        Index("ix_leads_org_owner", "org_id", "owner"),
+        Index("ix_leads_org_source", "org_id", "source"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -139,7 +153,11 @@ class Lead(Base):
 
 class LeadStatusChange(Base):
     __tablename__ = "lead_status_history"
-    __table_args__ = (UniqueConstraint("lead_id", "to_status", "changed_at"),)
+    __table_args__ = (
+        UniqueConstraint("lead_id", "to_status", "changed_at"),
+        # One lead's story: without it SQLite scans the whole organization's history.
+        Index("ix_lead_status_history_org_lead", "org_id", "lead_id", "changed_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
@@ -199,6 +217,19 @@ class Reward(Base):
         UniqueConstraint("trigger_id", "event_key"),
         Index("ix_rewards_org_status", "org_id", "status"),
         Index("ix_rewards_org_channel_created", "org_id", "channel_id", "created_at"),
+        # Newest-first lists per status, and paid-in-period lists.
+        Index("ix_rewards_org_status_created", "org_id", "status", "created_at"),
+        Index("ix_rewards_org_status_paid", "org_id", "status", "paid_at"),
+        # Covering the reward totals per channel and per report (index-only aggregates).
+        Index(
+            "ix_rewards_org_channel_figures",
+            "org_id",
+            "channel_id",
+            "status",
+            "created_at",
+            "amount",
+        ),
+        Index("ix_rewards_report_figures", "report_id", "status", "amount"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -8,7 +8,6 @@ Thresholds are compared with exact fractions: 1.5 × 0.2 must equal 0.3, not 0.3
 from __future__ import annotations
 
 import statistics
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -17,12 +16,10 @@ from enum import StrEnum
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from domain.leads import day_start, period_condition, resolve_today, stuck_condition
+from domain.leads import resolve_today
 from domain.metrics import ChannelMetrics, channel_metrics
-from domain.models import Channel, Lead, PipelineStatus
 from domain.periods import ALL_TIME, Period
 from domain.settings import get_settings
 
@@ -184,45 +181,14 @@ class PatternReport:
 # --- the data the rules need besides channel metrics -----------------------------------------
 
 
-def _stuck_by_status(
-    session: Session, org_id: int, period: Period, today: date
-) -> dict[int, list[tuple[str, int]]]:
-    """Per active channel: statuses holding at least 3 stuck leads, most first.
+def _stuck_by_status(m: ChannelMetrics) -> list[tuple[str, int]]:
+    """The channel's statuses holding at least 3 stuck leads, most first (then pipeline order).
 
-    Stuck is as of today; with a period, only leads created in it count."""
-    stmt = (
-        select(Lead.channel_id, PipelineStatus.name, func.count(Lead.id))
-        .join(PipelineStatus, Lead.status_id == PipelineStatus.id)
-        .join(Channel, Lead.channel_id == Channel.id)
-        .where(
-            Lead.org_id == org_id,
-            Channel.status == "active",
-            stuck_condition(today),
-            *period_condition(Lead.created_at, period),
-        )
-        .group_by(Lead.channel_id, PipelineStatus.id, PipelineStatus.name, PipelineStatus.position)
-        .having(func.count(Lead.id) >= STUCK_IN_ONE_STATUS_MIN)
-        .order_by(Lead.channel_id, func.count(Lead.id).desc(), PipelineStatus.position)
-    )
-    found: dict[int, list[tuple[str, int]]] = defaultdict(list)
-    for cid, status, count in session.execute(stmt):
-        found[cid].append((status, int(count)))
-    return found
-
-
-def _last_lead_dates(session: Session, org_id: int, today: date) -> dict[int, date]:
-    """Per active channel: the date of its latest lead created up to today."""
-    stmt = (
-        select(Lead.channel_id, func.max(Lead.created_at))
-        .join(Channel, Lead.channel_id == Channel.id)
-        .where(
-            Lead.org_id == org_id,
-            Channel.status == "active",
-            Lead.created_at < day_start(today + timedelta(days=1)),
-        )
-        .group_by(Lead.channel_id)
-    )
-    return {cid: last.date() for cid, last in session.execute(stmt) if last is not None}
+    Stuck is as of today; with a period, only leads created in it count — exactly the stuck
+    counts of the channel's funnel, so no further query is needed."""
+    steps = [s for s in m.funnel if s.stuck >= STUCK_IN_ONE_STATUS_MIN]
+    steps.sort(key=lambda s: (-s.stuck, s.position))
+    return [(s.status, s.stuck) for s in steps]
 
 
 # --- the rules ---------------------------------------------------------------------------------
@@ -335,8 +301,6 @@ def find_patterns(
     won = sum(m.won_leads for m in metrics)
     org_rate = Fraction(won, volume) if volume else None
     median = statistics.median(Fraction(m.lead_volume) for m in metrics) if metrics else None
-    stuck = _stuck_by_status(session, org_id, period, today)
-    last = _last_lead_dates(session, org_id, today)
     window = get_settings().no_recent_leads_days
     wanted = None if channel_ids is None else set(channel_ids)
     reported = []
@@ -347,8 +311,8 @@ def find_patterns(
             _high_volume_low_conversion(m, median, org_rate),
             _low_volume_high_conversion(m, median, org_rate),
             _high_rewards_low_revenue(m),
-            _stuck(stuck.get(m.channel_id, [])),
-            _no_recent(last.get(m.channel_id), today, window),
+            _stuck(_stuck_by_status(m)),
+            _no_recent(m.last_lead_at.date() if m.last_lead_at else None, today, window),
         )
         reported.append(ChannelPatterns(m, tuple(h for h in hits if h is not None)))
     return PatternReport(period, today, volume, won, median, tuple(reported))

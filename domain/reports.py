@@ -217,15 +217,22 @@ def list_reports(
         conds.append(sub.c.state.in_([ReportState(s).value for s in states]))
     if needs_attention is not None:
         conds.append(sub.c.attention == needs_attention)
-    total = session.scalar(select(func.count()).select_from(sub).where(*conds)) or 0
+    # One pass: the window count is the number of matching reports before LIMIT applies.
     stmt = (
-        select(sub)
+        select(sub, func.count().over().label("matching"))
         .where(*conds)
         .order_by(sub.c.period_end.desc(), sub.c.ext_id)
         .limit(limit)
         .offset(offset)
     )
-    rows = [_to_row(r, today, overdue) for r in session.execute(stmt)]
+    found = list(session.execute(stmt))
+    if found:
+        total = int(found[0].matching)
+    elif offset:  # a page past the end: count without the rows
+        total = session.scalar(select(func.count()).select_from(sub).where(*conds)) or 0
+    else:
+        total = 0
+    rows = [_to_row(r, today, overdue) for r in found]
     return rows, int(total)
 
 

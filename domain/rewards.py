@@ -212,11 +212,16 @@ def list_rewards(
     limit: int = 20,
     offset: int = 0,
     order_by: OrderBy = "newest",
+    total: int | None = None,
 ) -> tuple[list[RewardRow], int]:
-    """One page of rewards and how many match in all (the answer says how many it left out)."""
+    """One page of rewards and how many match in all (the answer says how many it left out).
+
+    A caller that already knows the total (e.g. from `reward_summary` of the same filter)
+    passes it, saving a second pass over the matching rewards."""
     f = f or RewardFilter()
     conds = f.conditions(org_id)
-    total = session.scalar(select(func.count(Reward.id)).where(*conds)) or 0
+    if total is None:
+        total = session.scalar(select(func.count(Reward.id)).where(*conds)) or 0
     stmt = _row_select().where(*conds).order_by(*_ORDERINGS[order_by]).limit(limit).offset(offset)
     rows = [
         RewardRow(**{**r._mapping, "status": RewardStatus(r.status)}) for r in session.execute(stmt)

@@ -136,7 +136,9 @@ def list_rewards(
             date_field=dated_by,
         )
         summary = reward_summary(s, ctx.org_id, f)
-        rows, total = reward_queries.list_rewards(s, ctx.org_id, f, limit=FULL_ROWS)
+        rows, total = reward_queries.list_rewards(
+            s, ctx.org_id, f, limit=FULL_ROWS, total=summary.count
+        )
     totals = CurrencyTotals()
     for item in summary.by_status:
         totals.merge(item.totals)
