@@ -185,7 +185,7 @@ def test_the_registry_has_exactly_the_tools_of_the_doc() -> None:
     first_table = doc.split("## Output shapes")[0]
     documented = re.findall(r"^\| `(\w+)` \|", first_table, flags=re.MULTILINE)
     assert documented == IDS
-    assert len(set(IDS)) == 12
+    assert len(set(IDS)) == 18
 
 
 @pytest.mark.parametrize("tool", TOOLS, ids=IDS)
