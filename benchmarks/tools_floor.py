@@ -225,11 +225,16 @@ def cases(conn: Connection, org_id: int) -> list[Case]:
             {"needs_attention": True},
             [
                 (
-                    "SELECT p.id, p.ext_id, p.period_end, r.status, COUNT(r.id), SUM(r.amount) "
-                    "FROM reward_reports p LEFT JOIN rewards r ON r.report_id = p.id "
-                    "WHERE p.org_id = :o GROUP BY p.id, p.ext_id, p.period_end, r.status",
+                    "SELECT report_id, status, COUNT(*), SUM(amount) FROM rewards "
+                    "WHERE org_id = :o AND report_id IS NOT NULL GROUP BY report_id, status",
                     o,
-                )
+                ),
+                (
+                    "SELECT p.id, p.ext_id, p.period_start, p.period_end, c.name, pa.name "
+                    "FROM reward_reports p JOIN channels c ON c.id = p.channel_id "
+                    "JOIN partners pa ON pa.id = c.partner_id WHERE p.org_id = :o",
+                    o,
+                ),
             ],
             "reward count and sum per report and status",
         ),

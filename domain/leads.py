@@ -61,9 +61,15 @@ def stuck_condition(today: date, stuck_after_days: int | None = None) -> ColumnE
     """Open and unchanged for more than N whole days: changed before (today − N) 00:00.
 
     A lead changed on the 1st is 14 days old on the 15th (not stuck) and stuck from the 16th."""
+    return and_(
+        Lead.status_kind == "open", Lead.status_changed_at < stuck_cutoff(today, stuck_after_days)
+    )
+
+
+def stuck_cutoff(today: date, stuck_after_days: int | None = None) -> datetime:
+    """An open lead whose status changed before this moment is stuck."""
     days = get_settings().stuck_after_days if stuck_after_days is None else stuck_after_days
-    cutoff = day_start(today - timedelta(days=days))
-    return and_(Lead.status_kind == "open", Lead.status_changed_at < cutoff)
+    return day_start(today - timedelta(days=days))
 
 
 def needs_action_condition(today: date, sla_days: int | None = None) -> ColumnElement[bool]:
@@ -470,20 +476,23 @@ def status_breakdown(
     filter names statuses or kinds (then only those)."""
     f = f or LeadFilter()
     today = resolve_today(session, org_id, f.today)
+    # A status has one kind, so "open" is decided per group; SQL only counts the old ones.
+    old_enough = _flag(Lead.status_changed_at < stuck_cutoff(today))
     stmt = _lean_base(
-        select(Lead.status_id, func.count(), func.sum(_flag(stuck_condition(today)))),
+        select(Lead.status_id, Lead.status_kind, func.count(), func.sum(old_enough)),
         org_id,
         f,
         today,
-    ).group_by(Lead.status_id)
+    ).group_by(Lead.status_id, Lead.status_kind)
     names = select(PipelineStatus.id, PipelineStatus.name_key).where(
         PipelineStatus.org_id == org_id
     )
     keys = {sid: key for sid, key in session.execute(names)}
     counts: dict[str, tuple[int, int]] = {}
-    for sid, n, stuck in session.execute(stmt):
+    for sid, kind, n, old in session.execute(stmt):
         seen_n, seen_stuck = counts.get(keys[sid], (0, 0))
-        counts[keys[sid]] = (seen_n + int(n), seen_stuck + int(stuck or 0))
+        stuck = int(old or 0) if kind == "open" else 0
+        counts[keys[sid]] = (seen_n + int(n), seen_stuck + stuck)
     wanted = {s.strip().lower() for s in f.statuses or ()}
     kinds = {k.strip().lower() for k in f.status_kinds or ()}
     return [

@@ -24,7 +24,7 @@ from domain.leads import (
     day_start,
     resolve_today,
     status_breakdown,
-    stuck_condition,
+    stuck_cutoff,
 )
 from domain.leads import period_condition as _period_condition
 from domain.models import Channel, Lead, Money, Partner, PipelineStatus, Reward
@@ -206,6 +206,11 @@ def _channel_conditions(
     return conds + channel_scope(org_id, channel_ids, None)
 
 
+def _count_where(conds: Sequence[ColumnElement[bool]]) -> Any:
+    """COUNT(*) of the rows meeting `conds` (a plain COUNT when there are none)."""
+    return func.count() if not conds else _sum_flag(and_(*conds))
+
+
 def _channel_figures(
     session: Session, chan: list[ColumnElement[bool]], period: Period, today: date
 ) -> dict[int, dict[int, tuple[int, int, int, Decimal, int, datetime | None]]]:
@@ -214,38 +219,44 @@ def _channel_figures(
     latest lead created up to today).
 
     Channel figures are the sums over its statuses, its funnel the per-status counts, so
-    metrics, funnels and patterns never need a second pass over the leads."""
-    created_in = _all(_period_condition(Lead.created_at, period))
-    won_in = and_(Lead.status_kind == "won", *_period_condition(Lead.status_changed_at, period))
-    revenue = func.sum(case((won_in, func.coalesce(Lead.deal_value, 0)), else_=0))
+    metrics, funnels and patterns never need a second pass over the leads. A status has one
+    kind, so "won" and "open" are decided per group in Python, not per lead in SQL."""
+    created_in = _period_condition(Lead.created_at, period)
+    changed_in = _period_condition(Lead.status_changed_at, period)
+    old_enough = Lead.status_changed_at < stuck_cutoff(today)  # stuck, when the lead is open
+    revenue = func.sum(
+        case((and_(*changed_in), Lead.deal_value), else_=None) if changed_in else Lead.deal_value
+    )
     up_to_today = Lead.created_at < day_start(today + timedelta(days=1))
     last = func.max(case((up_to_today, Lead.created_at), else_=None))
     stmt = (
         select(
             Lead.channel_id,
             Lead.status_id,
-            _sum_flag(created_in),
-            _sum_flag(and_(created_in, Lead.status_kind == "won")),
-            _sum_flag(won_in),
+            Lead.status_kind,
+            _count_where(created_in),
+            _count_where(changed_in),
             type_coerce(revenue, Money),
-            _sum_flag(and_(created_in, stuck_condition(today))),
+            _count_where([*created_in, old_enough]),
             type_coerce(last, DateTime),
         )
         .join(Channel, Lead.channel_id == Channel.id)
         .where(Lead.org_id == Channel.org_id, *chan)
-        .group_by(Lead.channel_id, Lead.status_id)
+        .group_by(Lead.channel_id, Lead.status_id, Lead.status_kind)
     )
     figures: dict[int, dict[int, tuple[int, int, int, Decimal, int, datetime | None]]] = (
         defaultdict(dict)
     )
-    for cid, sid, volume, won, deals, rev, stuck, latest in session.execute(stmt):
+    for cid, sid, kind, created, changed, rev, old, latest in session.execute(stmt):
+        won = kind == "won"
+        seen = figures[cid].get(sid, (0, 0, 0, ZERO, 0, None))
         figures[cid][sid] = (
-            int(volume),
-            int(won),
-            int(deals),
-            _as_money(rev),
-            int(stuck),
-            latest,
+            seen[0] + int(created),
+            seen[1] + (int(created) if won else 0),
+            seen[2] + (int(changed) if won else 0),
+            seen[3] + (_as_money(rev) if won else ZERO),
+            seen[4] + (int(old) if kind == "open" else 0),
+            max(filter(None, (seen[5], latest)), default=None),
         )
     return figures
 

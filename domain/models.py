@@ -112,7 +112,14 @@ class Lead(Base):
         Index("ix_leads_org_channel_created", "org_id", "channel_id", "created_at"),
         Index("ix_leads_org_created", "org_id", "created_at"),
         Index("ix_leads_org_kind_changed", "org_id", "status_kind", "status_changed_at"),
-        Index("ix_leads_org_status_changed", "org_id", "status_id", "status_changed_at"),
+        # Per-status counts with their stuck share read only this index.
+        Index(
+            "ix_leads_org_status_kind_changed",
+            "org_id",
+            "status_id",
+            "status_kind",
+            "status_changed_at",
+        ),
         # Covering index of the per-channel / per-status aggregates (metrics, funnel,
         # patterns): they read only these columns, so the scan never touches the wide rows.
         Index(
@@ -125,8 +132,6 @@ class Lead(Base):
             "status_changed_at",
             "deal_value",
         ),
-        Index("ix_leads_org_owner", "org_id", "owner"),
-        Index("ix_leads_org_source", "org_id", "source"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -229,7 +234,7 @@ class Reward(Base):
             "created_at",
             "amount",
         ),
-        Index("ix_rewards_report_figures", "report_id", "status", "amount"),
+        Index("ix_rewards_org_report_figures", "org_id", "report_id", "status", "amount"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -60,18 +60,37 @@ class ReportDetail:
     """How many rewards the report has (the list may be shortened by `limit`)."""
 
 
-def _count(status: RewardStatus) -> ColumnElement[Any]:
-    return func.coalesce(func.sum(case((Reward.status == status.value, 1), else_=0)), 0)
+def _per_report(org_id: int) -> Select[Any]:
+    """One row per report: conditional counts and sums per reward status.
 
-
-def _amount(status: RewardStatus) -> ColumnElement[Any]:
-    return func.coalesce(
-        func.sum(case((Reward.status == status.value, Reward.amount), else_=ZERO)), ZERO
+    The rewards are counted per report and status first (an index-only pass over `org_id,
+    report_id, status, amount`, no per-reward CASE), pivoted per report over those few rows,
+    then joined to the report, channel and partner rows. Grouping the joined rows by every
+    report column instead cost a sort of all the rewards."""
+    by_status = (
+        select(
+            Reward.report_id.label("report_id"),
+            Reward.status.label("status"),
+            func.count().label("n"),
+            func.sum(Reward.amount).label("amount"),
+        )
+        .where(Reward.org_id == org_id, Reward.report_id.is_not(None))
+        .group_by(Reward.report_id, Reward.status)
+        .subquery()
     )
 
+    def pivot(column: Any, status: RewardStatus) -> Any:
+        return func.sum(case((by_status.c.status == status.value, column), else_=None))
 
-def _per_report(org_id: int) -> Select[Any]:
-    """One row per report: conditional counts and sums per reward status."""
+    sums = (
+        select(
+            by_status.c.report_id,
+            *(pivot(by_status.c.n, s).label(f"n_{s.value}") for s in RewardStatus),
+            *(pivot(by_status.c.amount, s).label(f"sum_{s.value}") for s in RewardStatus),
+        )
+        .group_by(by_status.c.report_id)
+        .subquery()
+    )
     return (
         select(
             RewardReport.ext_id.label("ext_id"),
@@ -83,27 +102,16 @@ def _per_report(org_id: int) -> Select[Any]:
             RewardReport.period_start.label("period_start"),
             RewardReport.period_end.label("period_end"),
             RewardReport.flag_note.label("flag_note"),
-            *(_count(s).label(f"n_{s.value}") for s in RewardStatus),
-            *(_amount(s).label(f"sum_{s.value}") for s in RewardStatus),
+            *(func.coalesce(sums.c[f"n_{s.value}"], 0).label(f"n_{s.value}") for s in RewardStatus),
+            *(
+                func.coalesce(sums.c[f"sum_{s.value}"], ZERO).label(f"sum_{s.value}")
+                for s in RewardStatus
+            ),
         )
         .join(Channel, Channel.id == RewardReport.channel_id)
         .join(Partner, Partner.id == Channel.partner_id)
-        .outerjoin(
-            Reward, and_(Reward.report_id == RewardReport.id, Reward.org_id == RewardReport.org_id)
-        )
+        .outerjoin(sums, sums.c.report_id == RewardReport.id)
         .where(RewardReport.org_id == org_id)
-        .group_by(
-            RewardReport.id,
-            RewardReport.ext_id,
-            RewardReport.period_start,
-            RewardReport.period_end,
-            RewardReport.flag_note,
-            Channel.ext_id,
-            Channel.name,
-            Channel.currency,
-            Partner.ext_id,
-            Partner.name,
-        )
     )
 
 

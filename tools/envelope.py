@@ -28,8 +28,20 @@ class Table:
         return {"title": self.title, "columns": self.columns, "rows": jsonable(self.rows)}
 
 
+_PLAIN = frozenset({str, int, bool, type(None)})
+_SEQUENCES = frozenset({list, tuple})
+
+
 def jsonable(value: Any) -> Any:
-    """Plain JSON values: money as fixed-point strings, dates as ISO, enums by value."""
+    """Plain JSON values: money as fixed-point strings, dates as ISO, enums by value.
+
+    Exact-type checks first: tables are mostly strings and integers, and this runs for every
+    cell of up to 500 rows per tool call."""
+    kind = type(value)
+    if kind in _PLAIN:
+        return value
+    if kind in _SEQUENCES:
+        return [v if type(v) in _PLAIN else jsonable(v) for v in value]
     if isinstance(value, Decimal):
         return f"{value:.2f}"
     if isinstance(value, float):
@@ -49,7 +61,11 @@ def jsonable(value: Any) -> Any:
 
 
 def dumps(payload: dict[str, Any]) -> str:
-    return json.dumps(jsonable(payload), ensure_ascii=False, separators=(",", ":"))
+    return _compact(jsonable(payload))
+
+
+def _compact(plain: Any) -> str:
+    return json.dumps(plain, ensure_ascii=False, separators=(",", ":"))
 
 
 def result(
@@ -76,7 +92,8 @@ def result(
     if shown_tables:
         payload["tables"] = shown_tables
     data = [t.as_data() for t in tables or []]
-    return dumps(payload), {"data": data, "payload": jsonable(payload)}
+    plain = jsonable(payload)  # once: the content is this, serialised
+    return _compact(plain), {"data": data, "payload": plain}
 
 
 def error(message: str, **hints: Any) -> tuple[str, dict[str, Any]]:

@@ -13,21 +13,23 @@ branch_labels = None
 depends_on = None
 
 INDEXES = (
+    ('leads', 'ix_leads_org_status_kind_changed',
+     ['org_id', 'status_id', 'status_kind', 'status_changed_at']),
     ('leads', 'ix_leads_org_channel_figures',
      ['org_id', 'channel_id', 'status_id', 'status_kind', 'created_at', 'status_changed_at',
       'deal_value']),
-    ('leads', 'ix_leads_org_owner', ['org_id', 'owner']),
-    ('leads', 'ix_leads_org_source', ['org_id', 'source']),
     ('lead_status_history', 'ix_lead_status_history_org_lead', ['org_id', 'lead_id', 'changed_at']),
     ('rewards', 'ix_rewards_org_status_created', ['org_id', 'status', 'created_at']),
     ('rewards', 'ix_rewards_org_status_paid', ['org_id', 'status', 'paid_at']),
     ('rewards', 'ix_rewards_org_channel_figures',
      ['org_id', 'channel_id', 'status', 'created_at', 'amount']),
-    ('rewards', 'ix_rewards_report_figures', ['report_id', 'status', 'amount']),
+    ('rewards', 'ix_rewards_org_report_figures', ['org_id', 'report_id', 'status', 'amount']),
 )
 
 
 def upgrade() -> None:
+    # Superseded by ix_leads_org_status_kind_changed (same prefix, and covering the funnel).
+    op.drop_index('ix_leads_org_status_changed', table_name='leads')
     for table, name, columns in INDEXES:
         op.create_index(name, table, columns, unique=False)
 
@@ -35,3 +37,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     for table, name, _ in reversed(INDEXES):
         op.drop_index(name, table_name=table)
+    op.create_index(
+        'ix_leads_org_status_changed', 'leads', ['org_id', 'status_id', 'status_changed_at'],
+        unique=False,
+    )
