@@ -14,7 +14,18 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, DateTime, and_, case, func, select, true, type_coerce
+from sqlalchemy import (
+    ColumnElement,
+    DateTime,
+    and_,
+    case,
+    func,
+    literal,
+    null,
+    select,
+    true,
+    type_coerce,
+)
 from sqlalchemy.orm import Session
 
 from domain.leads import (
@@ -212,7 +223,11 @@ def _count_where(conds: Sequence[ColumnElement[bool]]) -> Any:
 
 
 def _channel_figures(
-    session: Session, chan: list[ColumnElement[bool]], period: Period, today: date
+    session: Session,
+    chan: list[ColumnElement[bool]],
+    period: Period,
+    today: date,
+    detail: bool = True,
 ) -> dict[int, dict[int, tuple[int, int, int, Decimal, int, datetime | None]]]:
     """Per channel and status, in ONE scan of the leads: (leads created in the period, won
     among them, deals won in the period, their revenue, stuck among those created, the
@@ -220,7 +235,8 @@ def _channel_figures(
 
     Channel figures are the sums over its statuses, its funnel the per-status counts, so
     metrics, funnels and patterns never need a second pass over the leads. A status has one
-    kind, so "won" and "open" are decided per group in Python, not per lead in SQL."""
+    kind, so "won" and "open" are decided per group in Python, not per lead in SQL. Without
+    `detail` the stuck counts and latest dates (funnels, patterns) are not computed (0, None)."""
     created_in = _period_condition(Lead.created_at, period)
     changed_in = _period_condition(Lead.status_changed_at, period)
     old_enough = Lead.status_changed_at < stuck_cutoff(today)  # stuck, when the lead is open
@@ -237,8 +253,8 @@ def _channel_figures(
             _count_where(created_in),
             _count_where(changed_in),
             type_coerce(revenue, Money),
-            _count_where([*created_in, old_enough]),
-            type_coerce(last, DateTime),
+            _count_where([*created_in, old_enough]) if detail else literal(0),
+            type_coerce(last if detail else null(), DateTime),
         )
         .join(Channel, Lead.channel_id == Channel.id)
         .where(Lead.org_id == Channel.org_id, *chan)
@@ -313,15 +329,17 @@ def channel_metrics(
     channel_ids: Sequence[int | str] | None = None,
     statuses: Sequence[str] = ALL_CHANNEL_STATUSES,
     today: date | None = None,
+    with_funnels: bool = True,
 ) -> list[ChannelMetrics]:
     """Every channel in scope (also those with no activity), ordered by name.
 
-    `today` only matters for the stuck counts carried in each funnel step."""
+    `today` only matters for the stuck counts carried in each funnel step. Callers that show
+    only the figures pass `with_funnels=False`: no funnel, no last lead date, a lighter scan."""
     today = resolve_today(session, org_id, today)
     chan = _channel_conditions(org_id, channel_ids, statuses)
-    figures = _channel_figures(session, chan, period, today)
+    figures = _channel_figures(session, chan, period, today, detail=with_funnels)
     rewards = reward_totals(session, chan, period)
-    pipelines = _pipelines(session, chan)
+    pipelines = _pipelines(session, chan) if with_funnels else {}
     stmt = (
         select(
             Channel.id,
@@ -437,6 +455,7 @@ def partner_metrics(
     partner_ids: Sequence[int | str] | None = None,
     statuses: Sequence[str] = ALL_CHANNEL_STATUSES,
     today: date | None = None,
+    with_funnels: bool = True,
 ) -> list[PartnerMetrics]:
     """Every partner with a channel in scope, its channels' metrics added up, by name."""
     channel_ids = None
@@ -446,7 +465,7 @@ def partner_metrics(
             session.scalars(select(Channel.id).where(Channel.org_id == org_id, *scope))
         )
     sums: dict[int, _Sums] = defaultdict(_Sums)
-    for m in channel_metrics(session, org_id, period, channel_ids, statuses, today):
+    for m in channel_metrics(session, org_id, period, channel_ids, statuses, today, with_funnels):
         sums[m.partner_id].add(m)
     result = [
         PartnerMetrics(

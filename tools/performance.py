@@ -207,11 +207,13 @@ def channel_performance(
         items: Sequence[Measured]
         if grouping == "partner":
             items = partner_metrics(
-                s, ctx.org_id, when, [pa.id] if pa else None, statuses, ctx.today
+                s, ctx.org_id, when, [pa.id] if pa else None, statuses, ctx.today, False
             )
         else:
             channel_ids = [ch.id] if ch else _channels_of(s, ctx.org_id, pa.id) if pa else None
-            items = channel_metrics(s, ctx.org_id, when, channel_ids, statuses, ctx.today)
+            items = channel_metrics(
+                s, ctx.org_id, when, channel_ids, statuses, ctx.today, with_funnels=False
+            )
     answer: dict[str, Any] = {"group_by": grouping, "rows": len(items)}
     min_leads = get_settings().min_leads_for_rate
     if rank_by:
