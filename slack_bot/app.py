@@ -12,7 +12,7 @@ import logging
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
-from slack_bot.asking import AskFn
+from slack_bot.asking import AskFn, AssistantAsker, ResumeFn
 from slack_bot.settings import SlackSettings
 
 log = logging.getLogger("keen.slack")
@@ -30,9 +30,16 @@ def _mount_unavailable(app: FastAPI) -> None:
 
 
 def mount_slack(
-    app: FastAPI, settings: SlackSettings | None = None, ask: AskFn | None = None
+    app: FastAPI,
+    settings: SlackSettings | None = None,
+    ask: AskFn | None = None,
+    resume: ResumeFn | None = None,
 ) -> None:
-    """Add the Slack endpoints to `app`; the bot is kept as `app.state.slack_bot`."""
+    """Add the Slack endpoints to `app`; the bot is kept as `app.state.slack_bot`.
+
+    Without `ask`, the bot asks the app's own assistant (`app.state.assistant`, as set by
+    `server.create_app`) when it has one, so a process runs one graph.
+    """
     settings = settings or SlackSettings()
     if not settings.configured:
         _mount_unavailable(app)
@@ -42,7 +49,13 @@ def mount_slack(
 
         from slack_bot.bot import SlackBot
 
-        bot = SlackBot(settings, ask=ask)
+        if ask is None:
+            shared = getattr(app.state, "assistant", None)
+            usable = callable(getattr(shared, "ask", None)) and callable(
+                getattr(shared, "resume", None)
+            )
+            ask = AssistantAsker(shared if usable else None)
+        bot = SlackBot(settings, ask=ask, resume=resume)
         handler = AsyncSlackRequestHandler(bot.bolt)
     except Exception:
         log.exception("Slack bot could not start; its endpoints answer 503")

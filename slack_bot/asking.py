@@ -22,10 +22,30 @@ if TYPE_CHECKING:
 AskFn = Callable[[str, SlackIdentity, str], "Answer"]
 """(question, identity, thread id) -> Answer; blocking, run in a worker thread."""
 
+ResumeFn = Callable[[SlackIdentity, str, str, str], "Answer"]
+"""(identity, thread id, action id, "approve" | "reject") -> Answer: a button click on a change
+waiting for confirmation. Blocking; raises the DecisionRefused kinds below."""
+
 
 class AskRefused(Exception):
     """The assistant declined the question (empty, too long, unknown thread or organization);
     the message is safe to show the user."""
+
+
+class DecisionRefused(Exception):
+    """A click on Approve/Reject that changed nothing; the message is safe to show the user."""
+
+
+class NotYourChange(DecisionRefused):
+    """The thread is not the clicker's: only the person who asked may decide."""
+
+
+class AlreadyDecided(DecisionRefused):
+    """The change is no longer waiting (a duplicated click, or decided/replaced before)."""
+
+
+class DecisionNotAllowed(DecisionRefused):
+    """The clicker's role may not make this change; it stays pending."""
 
 
 def event_thread_id(team_id: str, channel_id: str, thread_ts: str, user_id: str) -> str:
@@ -55,10 +75,11 @@ def resolve_identity(
 
 
 class AssistantAsker:
-    """The default AskFn: one `agent.service.Assistant` for the bot's lifetime."""
+    """The default AskFn and ResumeFn: one `agent.service.Assistant` for the bot's lifetime
+    (the server's own when given, so one process runs one graph)."""
 
-    def __init__(self) -> None:
-        self._assistant: Any = None
+    def __init__(self, assistant: Any = None) -> None:
+        self._assistant: Any = assistant
         self._lock = threading.Lock()
 
     def _get(self) -> Any:
@@ -70,13 +91,37 @@ class AssistantAsker:
             return self._assistant
 
     def __call__(self, question: str, identity: SlackIdentity, thread_id: str) -> Answer:
-        from agent.service import Asker, QuestionRejected, ThreadNotFound
+        from agent.service import QuestionRejected, ThreadNotFound
         from domain.db import UnknownOrganization
 
-        asker = Asker(
-            org_slug=identity.org_slug, user=identity.email, role=identity.role, surface="slack"
-        )
         try:
-            return self._get().ask(question, asker, thread_id=thread_id)
+            return self._get().ask(question, _asker(identity), thread_id=thread_id)
         except (QuestionRejected, ThreadNotFound, UnknownOrganization) as exc:
             raise AskRefused(str(exc)) from exc
+
+    def resume(
+        self, identity: SlackIdentity, thread_id: str, action_id: str, decision: str
+    ) -> Answer:
+        """Approve or reject the thread's pending change as `identity` (role checked there)."""
+        from agent.service import ActionNotPending, QuestionRejected, ThreadNotFound
+        from domain.db import UnknownOrganization
+        from domain.permissions import NotAllowed
+
+        try:
+            return self._get().resume(thread_id, _asker(identity), action_id, decision)
+        except ThreadNotFound as exc:
+            raise NotYourChange(str(exc)) from exc
+        except ActionNotPending as exc:
+            raise AlreadyDecided(str(exc)) from exc
+        except NotAllowed as exc:
+            raise DecisionNotAllowed(str(exc)) from exc
+        except (QuestionRejected, UnknownOrganization) as exc:
+            raise AskRefused(str(exc)) from exc
+
+
+def _asker(identity: SlackIdentity) -> Any:
+    from agent.service import Asker
+
+    return Asker(
+        org_slug=identity.org_slug, user=identity.email, role=identity.role, surface="slack"
+    )

@@ -3,7 +3,9 @@
 Slack wants an acknowledgement within 3 seconds; the assistant may take longer, so every
 listener only starts a task and returns (bolt then answers HTTP 200). Signature and timestamp
 (5 minutes) are checked by bolt before anything here runs; event ids are claimed in the database
-so a retried or duplicated delivery is answered once.
+so a retried or duplicated delivery is answered once. Approve / Reject clicks (`block_actions`,
+slack_bot/confirm.py) are decided by the assistant, which makes a change once: a repeated click
+finds nothing pending and is told so.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import asyncio
 import logging
 import re
 from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -25,17 +28,22 @@ from sqlalchemy import Engine
 from domain.db import get_engine
 from domain.slack_links import SlackIdentity
 from slack_bot.asking import (
+    AlreadyDecided,
     AskFn,
     AskRefused,
     AssistantAsker,
+    DecisionNotAllowed,
+    NotYourChange,
+    ResumeFn,
     command_thread_id,
     event_thread_id,
     resolve_identity,
 )
+from slack_bot.confirm import ACTION_IDS, DECISIONS, decided_blocks, parse_value, render_reply
 from slack_bot.dedup import claim_event
 from slack_bot.delivery import ResponseUrlTarget, Target, ThreadTarget, deliver
 from slack_bot.mrkdwn import escape, slack_to_plain
-from slack_bot.render import Reply, SlackMessage, render_answer
+from slack_bot.render import Reply, SlackMessage
 from slack_bot.settings import SlackSettings
 
 log = logging.getLogger("keen.slack")
@@ -58,6 +66,12 @@ EMPTY_QUESTION = "Ask me a question about your partnerships, e.g. “which leads
 USAGE = "Usage: `/keen QUESTION`, e.g. `/keen which leads are stuck?`"
 WORKING = "Looking into it: _{question}_"
 FAILED = "Sorry, something went wrong while answering. Please try again in a moment."
+NOT_YOURS = "Only the person who asked can confirm this change."
+ALREADY_DECIDED = (
+    "This change was already decided (or replaced by a newer one): nothing more changed."
+)
+STILL_PENDING = "Nothing was changed; the change is still waiting for a decision."
+DECISION_FAILED = "Sorry, something went wrong while deciding. Please try again in a moment."
 
 
 def _notice(text: str) -> Reply:
@@ -72,9 +86,13 @@ class SlackBot:
         settings: SlackSettings,
         ask: AskFn | None = None,
         engine: Engine | None = None,
+        resume: ResumeFn | None = None,
     ) -> None:
         self.settings = settings
         self.ask: AskFn = ask or AssistantAsker()
+        self.resume: ResumeFn = (
+            resume or getattr(self.ask, "resume", None) or AssistantAsker().resume
+        )
         self._engine = engine
         self._links = settings.user_links()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -94,6 +112,7 @@ class SlackBot:
         self.bolt.event("assistant_thread_started")(self._on_thread_started)
         self.bolt.event("assistant_thread_context_changed")(self._on_context_changed)
         self.bolt.command(re.compile(r"^/"))(self._on_command)
+        self.bolt.action(ACTION_IDS)(self._on_decision)
 
     @property
     def engine(self) -> Engine:
@@ -141,7 +160,7 @@ class SlackBot:
         except Exception:
             log.exception("Slack question failed (thread %s)", thread_id)
             return _notice(FAILED)
-        return render_answer(answer.answer, answer.data, answer.grounded, csv_where=where)
+        return render_reply(answer, csv_where=where)
 
     async def _set_status(self, channel: str, thread_ts: str, status: str) -> None:
         """The assistant-thread status line; only assistant threads have one, so errors pass."""
@@ -269,3 +288,119 @@ class SlackBot:
             await deliver(reply, target)
         except Exception:
             log.exception("Slack slash command answer for %s failed", user)
+
+    # ------------------------------------------------------------------ Approve / Reject
+
+    async def _on_decision(
+        self, ack: Any, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond | None
+    ) -> None:
+        """A click on Approve or Reject (`block_actions`): acknowledged at once, decided later."""
+        await ack()
+        self._spawn(self._decide(body, action, respond))
+
+    async def _decide(
+        self, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond | None
+    ) -> None:
+        user = (body.get("user") or {}).get("id") or ""
+        team = (body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id")
+        container = body.get("container") or {}
+        message = body.get("message") or {}
+        where = _Where(
+            channel=container.get("channel_id") or (body.get("channel") or {}).get("id") or "",
+            message_ts=container.get("message_ts") or message.get("ts"),
+            thread_ts=container.get("thread_ts") or message.get("thread_ts"),
+            ephemeral=bool(container.get("is_ephemeral")),
+        )
+        decision = DECISIONS.get(action.get("action_id") or "")
+        parsed = parse_value(action.get("value"))
+        if decision is None or parsed is None:
+            log.warning("Slack click on %r with an unreadable value", action.get("action_id"))
+            return
+        thread_id, action_id = parsed
+        try:
+            identity = await self._identity(user, team)
+            if identity is None:
+                await self._tell(where, user, REFUSAL.format(user=escape(user)), respond)
+                return
+            try:
+                answer = await asyncio.to_thread(
+                    self.resume, identity, thread_id, action_id, decision
+                )
+            except NotYourChange:
+                await self._tell(where, user, NOT_YOURS, respond)
+                return
+            except AlreadyDecided:
+                await self._tell(where, user, ALREADY_DECIDED, respond)
+                return
+            except DecisionNotAllowed as exc:
+                await self._tell(where, user, f"{escape(str(exc))} {STILL_PENDING}", respond)
+                return
+            except AskRefused as exc:
+                await self._tell(where, user, escape(str(exc)), respond)
+                return
+            except Exception:
+                log.exception("Slack decision failed (thread %s)", thread_id)
+                await self._tell(where, user, DECISION_FAILED, respond)
+                return
+            await self._mark_decided(where, message, decision, user, respond)
+            reply = render_reply(answer)
+            target: Target
+            if where.thread_ts or respond is None:
+                target = ThreadTarget(
+                    self.client, where.channel, where.thread_ts or where.message_ts or ""
+                )
+            else:
+                target = ResponseUrlTarget(respond, self.client, user)
+            await deliver(reply, target)
+        except Exception:
+            log.exception("Slack decision reply to %s in %s failed", user, where.channel)
+
+    async def _tell(
+        self, where: _Where, user: str, text: str, respond: AsyncRespond | None
+    ) -> None:
+        """A note only the clicker sees, in the message's thread."""
+        try:
+            await self.client.chat_postEphemeral(
+                channel=where.channel, user=user, text=text, thread_ts=where.thread_ts
+            )
+        except SlackApiError:
+            if respond is None:
+                raise
+            await respond(text=text, response_type="ephemeral", replace_original=False)
+
+    async def _mark_decided(
+        self,
+        where: _Where,
+        message: dict[str, Any],
+        decision: str,
+        user: str,
+        respond: AsyncRespond | None,
+    ) -> None:
+        """The confirmation loses its buttons and says who decided (chat.update, or the
+        response_url for a message the bot cannot update, such as an ephemeral one)."""
+        blocks = decided_blocks(list(message.get("blocks") or []), decision, user)
+        text = message.get("text") or "Decided."
+        if where.message_ts and not where.ephemeral:
+            try:
+                await self.client.chat_update(
+                    channel=where.channel, ts=where.message_ts, text=text, blocks=blocks
+                )
+                return
+            except SlackApiError as exc:
+                if respond is None:
+                    raise
+                log.warning(
+                    "chat.update failed (%s); using the response_url", exc.response.get("error")
+                )
+        if respond is not None:
+            await respond(text=text, blocks=blocks, replace_original=True)
+
+
+@dataclass(frozen=True)
+class _Where:
+    """The clicked message: its channel, its own ts, and the thread it sits in."""
+
+    channel: str
+    message_ts: str | None
+    thread_ts: str | None
+    ephemeral: bool = False

@@ -1,8 +1,9 @@
 """A local stand-in for the Slack Web API, and a real uvicorn server to run apps on loopback.
 
 Tests (and demos without a workspace) point the bot's client at `FakeSlack` with
-`SLACK_API_URL=http://127.0.0.1:PORT/api/`; every call is recorded: chat.postMessage,
-assistant.threads.*, the three steps of files_upload_v2, and posts to response URLs.
+`SLACK_API_URL=http://127.0.0.1:PORT/api/`; every call is recorded with what it answered:
+chat.postMessage/update/postEphemeral, assistant.threads.*, the three steps of files_upload_v2,
+and posts to response URLs.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ class Call:
     method: str
     args: dict[str, Any]
     token: str | None = None
+    result: dict[str, Any] = field(default_factory=dict)  # what the fake answered
 
 
 @dataclass
@@ -61,9 +63,15 @@ class FakeSlack:
         with self._lock:
             return [call for call in self.calls if call.method == method]
 
-    def _record(self, method: str, args: dict[str, Any], token: str | None) -> None:
+    def _record(
+        self,
+        method: str,
+        args: dict[str, Any],
+        token: str | None,
+        result: dict[str, Any] | None = None,
+    ) -> None:
         with self._lock:
-            self.calls.append(Call(method, args, token))
+            self.calls.append(Call(method, args, token, result or {}))
 
     def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
         if method in self.failures:
@@ -81,6 +89,10 @@ class FakeSlack:
         if method == "chat.postMessage":
             ts = f"{1_800_000_000 + next(self._ts)}.000100"
             return {"ok": True, "channel": args.get("channel"), "ts": ts, "message": args}
+        if method == "chat.update":
+            return {"ok": True, "channel": args.get("channel"), "ts": args.get("ts")}
+        if method == "chat.postEphemeral":
+            return {"ok": True, "message_ts": f"{1_800_000_000 + next(self._ts)}.000200"}
         if method == "files.getUploadURLExternal":
             file_id = f"F{next(self._files):05d}"
             return {
@@ -105,10 +117,9 @@ class FakeSlack:
             args = await _arguments(request)
             auth = request.headers.get("authorization", "")
             token = auth.removeprefix("Bearer ") or args.pop("token", None)
-            self._record(method, args, token)
-            if not token:
-                return JSONResponse({"ok": False, "error": "not_authed"})
-            return JSONResponse(self._answer(method, args))
+            result = self._answer(method, args) if token else {"ok": False, "error": "not_authed"}
+            self._record(method, args, token, result)
+            return JSONResponse(result)
 
         @app.post("/upload/{file_id}")
         async def upload(file_id: str, request: Request) -> PlainTextResponse:
