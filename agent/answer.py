@@ -110,3 +110,20 @@ def with_pending(answer: Answer, pending: PendingAction) -> Answer:
             "pending_action": pending,
         }
     )
+
+
+def only_action_tables(answer: Answer, turn: Sequence[BaseMessage]) -> Answer:
+    """After a change, the data is what changed: the lookup that chose the records (taken
+    before the change) would show their old states."""
+    from tools.actions import ACTION_TOOL_NAMES
+
+    acted = [m for m in turn if isinstance(m, ToolMessage) and m.name in ACTION_TOOL_NAMES]
+    if not acted:
+        return answer
+    tables = [
+        DataTable(**table)
+        for m in acted
+        if isinstance(m.artifact, dict)
+        for table in m.artifact.get("data", [])
+    ]
+    return answer.model_copy(update={"data": tables})

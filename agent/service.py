@@ -20,6 +20,7 @@ from agent.answer import (
     build_answer,
     current_turn,
     last_question,
+    only_action_tables,
     with_pending,
 )
 from agent.graph import RECURSION_LIMIT, build_graph
@@ -243,6 +244,8 @@ class Assistant:
         if pending is not None:
             contents.append(json.dumps(pending.details))
             draft = with_pending(draft, pending)
+        else:
+            draft = only_action_tables(draft, turn)
         if cancelled:
             draft.answer = f"{CANCELLED_NOTE}\n\n{draft.answer}"
         report = check_grounding(draft.answer, contents, last_question(messages))

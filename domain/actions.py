@@ -153,8 +153,9 @@ def preview(engine: Engine, org_id: int, kind: str, args: BaseModel, by: By, rol
         try:
             write_lock(session)
             outcome = _run(session, org_id, kind, args, by, audit.utcnow())
-            for created in outcome.created:
-                created.id = NEW_ID  # the real run gives it its id
+            for made in (*outcome.created, *outcome.changes):
+                if made.from_state is None:
+                    made.id = NEW_ID  # a new record: the real run gives it its id
             return outcome
         finally:
             session.rollback()
@@ -348,24 +349,26 @@ def _line(c: Change) -> str:
 
 def describe(outcome: Outcome, args: BaseModel, done: bool) -> str:
     """The confirmation (done=False) or the report of what was done, in plain markdown."""
+    reasons = "; ".join(f"{i} ({why})" for i, why in outcome.skipped)
+    if not outcome.changes:
+        return f"**Nothing to change**: {reasons}." if reasons else "**Nothing to change.**"
     verb = VERBS[outcome.kind][1 if done else 0]
     rewards = [c for c in outcome.changes if c.record == "reward"]
     if rewards:
         what = verb.format(n=_plural(len(rewards), "reward"))
         head = f"**{what}** ({outcome.totals.describe()} in all):"
     else:
-        head = f"**{verb}**:" if outcome.changes else "**Nothing to change.**"
+        head = f"**{verb}**:"
     blocks = ["\n".join([head, *(_line(c) for c in outcome.changes)])]
     extra = _details(args)
-    if extra and outcome.changes:
+    if extra:
         blocks.append(extra)
     if outcome.created:
         will = "Created" if done else "This creates"
         created = [f"{will} {_plural(len(outcome.created), 'reward')}:"]
         blocks.append("\n".join(created + [_line(c) for c in outcome.created]))
-    if outcome.skipped:
-        left = "Left alone" if done or not outcome.changes else "Cannot change"
-        blocks.append(f"{left}: " + "; ".join(f"{i} ({why})" for i, why in outcome.skipped) + ".")
+    if reasons:
+        blocks.append(f"{'Left alone' if done else 'Cannot change'}: {reasons}.")
     return "\n\n".join(blocks)
 
 

@@ -95,6 +95,10 @@ def test_approve_all_for_a_channel_shows_the_records_then_changes_exactly_those(
 
     done = assistant.resume("t-1", MANAGER, pending.id, "approve")
     assert done.pending_action is None and "Approved" in done.answer
+    assert [t.title for t in done.data] == ["Changed"]  # not the lookup's stale states
+    assert sorted((row[1], row[3]) for row in done.data[0].rows) == [
+        (rid, "approved") for rid, _ in expected
+    ]
     assert all(status_of(demo_db, rid) == "approved" for rid, _ in expected)
     assert audit(demo_db, "reward.approve") == [
         (rid, "maria@acme.test", "api", "t-1") for rid, _ in expected

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from datetime import date
 from typing import Any
 
 from langchain_core.messages import ToolMessage
@@ -39,7 +38,8 @@ NOTE = re.compile(
     re.IGNORECASE,
 )
 TO_STATUS = re.compile(
-    r"\bto\s+(?:status\s+|the\s+)?[\"“']?([\w][\w &/-]*?)[\"”']?\s*[.!?]*$", re.I
+    r"\bto\s+(?:status\s+|the\s+)?[\"“']?([\w][\w &/-]*?)[\"”']?\s*(?:[.,;:!?(]|\bstatus\b|$)",
+    re.IGNORECASE,
 )
 AMOUNT = re.compile(r"(?<![\w.-])(\d{1,3}(?:,\d{3})+|\d+)(\.\d{1,2})?(?![\w-])")
 
@@ -81,21 +81,18 @@ def action_kind(text: str) -> str | None:
 
 
 def understand_action(
+    kind: str,
     text: str,
     slots: Slots,
     records: dict[str, str],
-    today: date,
     previous: dict[str, Any] | None,
-) -> Plan | None:
-    """The plan of a change request, a clarifying reply, or None when it is not one we make."""
-    kind = action_kind(text)
-    if kind is None:
-        return None
+) -> Plan:
+    """The plan of a change request of `kind` (see action_kind), or a clarifying reply."""
     ids = {k: [r for r in slots.record_ids if records.get(r) == k] for k in records.values()}
     if kind == "move_lead":
         return _move_lead(text, slots, ids.get("lead", []))
     if kind == "record_purchase":
-        return _purchase(text, ids.get("lead", []), today)
+        return _purchase(text, ids.get("lead", []))
     if kind == "flag_reward_report":
         return _flag(text, ids.get("report", []))
     return _reward_action(kind, text, slots, ids, previous)
@@ -121,7 +118,7 @@ def _move_lead(text: str, slots: Slots, leads: list[str]) -> Plan:
     return _plan("move_lead", {"lead_id": leads[0], "status": status})
 
 
-def _purchase(text: str, leads: list[str], today: date) -> Plan:
+def _purchase(text: str, leads: list[str]) -> Plan:
     if not leads:
         return _ask("Which lead's customer made the purchase? Please give me the lead's id.")
     when = ISO_DATE.search(text)

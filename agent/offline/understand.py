@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from agent.grounding import normalise, numbers_in
-from agent.offline.acting import CAPABILITIES, understand_action
+from agent.offline.acting import CAPABILITIES, action_kind, understand_action
 from agent.offline.catalog import catalog_for
 from agent.offline.intents import classifier
 from agent.offline.plan import (
@@ -213,9 +213,14 @@ def understand(question: str, ctx: KeenContext, previous: dict[str, Any] | None)
         text, note = remainder, INJECTION_NOTE
         slots = extract(text, ctx.today, catalog)
     if ACTION.search(text):
-        acted = understand_action(text, slots, records, ctx.today, previous)
-        if acted is not None:
-            return _permitted(acted, ctx, note)
+        kind = action_kind(text)
+        if kind is not None:
+            refusal = _not_permitted(kind, ctx)
+            if refusal is not None:
+                return refusal
+            acted = understand_action(kind, text, slots, records, previous)
+            acted.note = note
+            return acted
         if not QUESTION_FORM.search(text):
             return Plan("action", reply=_direct_reply("action"))
     if INVENT.search(text):
@@ -323,23 +328,19 @@ DO_WHAT_IT_SAYS = re.compile(
 )
 
 
-def _permitted(plan: Plan, ctx: KeenContext, note: str | None) -> Plan:
+def _not_permitted(kind: str, ctx: KeenContext) -> Plan | None:
     """The same role check the action tools make, before anything is looked up."""
-    kind = plan.slots.get("action")
-    if kind is None:
-        return plan
     if not ctx.can_act:
         return Plan(
             "refuse",
-            reply="I can't make changes with this credential: it lacks the "
-            "'actions' scope, so I can only answer questions.",
+            reply="I can't make changes with this credential: it lacks the 'actions' scope, so "
+            "I can only answer questions.",
         )
     try:
         check_allowed(ctx.role, kind)
     except NotAllowed as exc:
         return Plan("refuse", reply=f"I can't do that: {exc}")
-    plan.note = note
-    return plan
+    return None
 
 
 def _without_injection(text: str) -> str:
