@@ -437,6 +437,12 @@
     summary.textContent =
       "All " + table.rows.length + " rows" + (table.title ? ": " + table.title : "");
     details.appendChild(summary);
+    details.appendChild(dataTable(table));
+    return details;
+  }
+
+  // a table of answer data, drawn with DOM text nodes only (cells are never parsed as HTML)
+  function dataTable(table) {
     var wrap = document.createElement("div");
     wrap.className = "table-wrap";
     wrap.tabIndex = 0;
@@ -458,8 +464,7 @@
       });
     });
     wrap.appendChild(el);
-    details.appendChild(wrap);
-    return details;
+    return wrap;
   }
 
   /* ------------------------------------------------------------------ API */
@@ -647,6 +652,23 @@
     ".chart-value{font-size:12px;fill:#111827;font-weight:600;font-variant-numeric:tabular-nums}",
     ".chart-group{font-size:11px;font-weight:700;fill:#6b7280}",
     ".bar{fill:#6366f1}.bar.won{fill:#10b981}.bar.lost{fill:#cbd5e1}.bar.rank{fill:#6366f1}",
+    ".action-card{margin-top:8px;border:1px solid #c7d2fe;border-radius:10px;",
+    "background:#f8f9ff;padding:10px 12px}",
+    ".card-kicker{font-size:11px;font-weight:700;text-transform:uppercase;",
+    "letter-spacing:.06em;color:var(--accent-dark);margin-bottom:4px}",
+    ".action-card caption{text-align:left;font-size:12px;font-weight:600;color:#374151;",
+    "padding:6px 10px 2px}",
+    ".card-hint{font-size:13px;color:#374151}",
+    ".card-buttons{display:flex;gap:8px;margin-top:10px}",
+    ".decide{font:inherit;font-size:13px;font-weight:600;border-radius:8px;padding:7px 16px;",
+    "cursor:pointer;border:1px solid transparent}",
+    ".decide.approve{background:#047857;color:#fff}",
+    ".decide.approve:hover{background:#065f46}",
+    ".decide.reject{background:#fff;color:#991b1b;border-color:#fecaca}",
+    ".decide.reject:hover{background:#fef2f2}",
+    ".decide:disabled{opacity:.55;cursor:default}",
+    ".card-status{margin-top:8px;font-size:13px;font-weight:500;color:#065f46}",
+    ".card-status.failed{color:#991b1b}",
     ".full-table{margin-top:8px;font-size:13px}",
     ".full-table summary{cursor:pointer;color:var(--accent-dark);font-weight:500}",
     ".empty{padding:6px 2px 4px}",
@@ -885,17 +907,38 @@
     );
   }
 
+  var APPROVAL_TABLE = "Waiting for your approval";
+
   function renderAnswer(target, answer) {
-    target.bubble.innerHTML = renderMarkdown(answer.answer);
+    var pendingAction = answer.pending_action || null;
+    var text = String(answer.answer || "");
+    var rest = text;
+    if (pendingAction && text.indexOf(pendingAction.summary) === 0) {
+      // the card shows the summary; the bubble keeps only what follows it
+      rest = text.slice(pendingAction.summary.length).replace(/^\s+/, "");
+    }
+    target.bubble.innerHTML = pendingAction && rest !== text ? "" : renderMarkdown(text);
     // the picture goes right under the first sentence, before the detailed table
     var first = target.bubble.firstElementChild;
     var anchor = first && first.tagName === "P" ? first.nextSibling : first;
     chartsFor(answer).forEach(function (chart) {
       target.bubble.insertBefore(chart, anchor);
     });
+    var approvalTable = null;
+    if (pendingAction) {
+      (answer.data || []).forEach(function (table) {
+        if (table && table.title === APPROVAL_TABLE && table.columns) approvalTable = table;
+      });
+      target.bubble.appendChild(
+        confirmationCard(pendingAction, approvalTable, rest === text ? "" : rest, {
+          threadId: answer.thread_id || state.threadId,
+          target: target,
+        })
+      );
+    }
     var shown = markdownTableRows(answer.answer);
     (answer.data || []).forEach(function (table) {
-      if (table && table.rows && table.rows.length > shown) {
+      if (table && table !== approvalTable && table.rows && table.rows.length > shown) {
         target.bubble.appendChild(fullTable(table));
       }
     });
@@ -904,11 +947,139 @@
         h("div", { class: "note", text: "Some numbers could not be traced to the data." })
       );
     }
-    if (answer.pending_action) {
-      target.bubble.appendChild(
-        h("div", { class: "note", text: "Waiting for approval: " + answer.pending_action.summary })
-      );
+  }
+
+  /* ------------------------------------------------------------------ confirmation card */
+
+  var cardCount = 0;
+  var DECIDING = { approve: "Approving…", reject: "Rejecting…" };
+  var DECIDED = { approve: "You approved this change.", reject: "You rejected this change." };
+
+  // A change the assistant prepared: nothing is written until someone presses Approve.
+  function confirmationCard(pendingAction, table, hint, where) {
+    cardCount += 1;
+    var summaryId = "keen-action-" + cardCount;
+    var summary = h("div", { class: "card-summary", id: summaryId });
+    summary.innerHTML = renderMarkdown(pendingAction.summary); // escaped by renderMarkdown
+    var card = h(
+      "section",
+      { class: "action-card", "aria-labelledby": summaryId, "aria-busy": "false" },
+      [h("div", { class: "card-kicker", text: "Confirm this change" }), summary]
+    );
+    if (table) {
+      var wrap = dataTable(table);
+      var caption = wrap.querySelector("table").createCaption();
+      caption.textContent = table.title;
+      card.appendChild(wrap);
     }
+    if (hint) {
+      var note = h("div", { class: "card-hint" });
+      note.innerHTML = renderMarkdown(hint);
+      card.appendChild(note);
+    }
+    var status = h("div", { class: "card-status", tabindex: "-1" });
+    status.hidden = true;
+    var approve = h("button", {
+      type: "button",
+      class: "decide approve",
+      "aria-describedby": summaryId,
+      text: "Approve",
+    });
+    var reject = h("button", {
+      type: "button",
+      class: "decide reject",
+      "aria-describedby": summaryId,
+      text: "Reject",
+    });
+    var buttons = h(
+      "div",
+      { class: "card-buttons", role: "group", "aria-label": "Your decision" },
+      [approve, reject]
+    );
+    card.appendChild(buttons);
+    card.appendChild(status);
+
+    var deciding = false;
+    var hadFocus = false;
+    function showStatus(message, isError) {
+      status.hidden = false;
+      status.textContent = message;
+      status.className = "card-status" + (isError ? " failed" : "");
+      if (isError) status.setAttribute("role", "alert");
+      else status.removeAttribute("role");
+    }
+    function settle(message, isError, keepButtons) {
+      deciding = false;
+      card.setAttribute("aria-busy", "false");
+      if (keepButtons) {
+        approve.disabled = false;
+        reject.disabled = false;
+      } else {
+        buttons.remove();
+      }
+      showStatus(message, isError);
+      // the pressed button may be gone (or was disabled): keep the keyboard user in the card
+      if (hadFocus) status.focus();
+    }
+    function decide(decision) {
+      if (deciding || state.busy) return;
+      deciding = true; // set before anything async: a second click finds it taken
+      hadFocus = buttons.contains(shadow.activeElement);
+      approve.disabled = true;
+      reject.disabled = true;
+      card.setAttribute("aria-busy", "true");
+      showStatus(DECIDING[decision], false);
+      announce(DECIDING[decision]);
+      setBusy(true);
+      var ok = false;
+      apiFetch("/api/threads/" + encodeURIComponent(where.threadId) + "/resume", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ action_id: pendingAction.id, decision: decision }),
+      })
+        .then(function (res) {
+          if (res.status === 403 || res.status === 409) {
+            return errorFrom(res).catch(function (err) {
+              settle(err.message, true, false);
+              announce(err.message);
+              return null;
+            });
+          }
+          if (!res.ok) return errorFrom(res);
+          return res.json().then(function (answer) {
+            settle(DECIDED[decision], false, false);
+            if (answer.thread_id) saveThread(answer.thread_id);
+            var next = addMessage("bot", "Assistant");
+            renderAnswer(next, answer);
+            ok = true;
+            announce(DECIDED[decision] + " " + plainText(next.bubble));
+            revealAnswer(next.msg);
+          });
+        })
+        .catch(function (err) {
+          // the server never said no: the buttons stay for another try
+          var message = err && err.message ? err.message : "The assistant is unavailable.";
+          settle(message, true, true);
+          announce(message);
+        })
+        .then(function () {
+          setBusy(false);
+          if (!ok && where.target.msg.isConnected) scrollDown();
+        });
+    }
+    approve.addEventListener("click", function () {
+      decide("approve");
+    });
+    reject.addEventListener("click", function () {
+      decide("reject");
+    });
+    return card;
+  }
+
+  // the first lines of a rendered answer, for the screen-reader announcement
+  function plainText(el) {
+    var text = (el.textContent || "").replace(/\s+/g, " ").trim();
+    return text.length > 200 ? text.slice(0, 199) + "…" : text;
   }
 
   function setBusy(busy) {
@@ -938,6 +1109,7 @@
     var finished = false;
     var failed = null;
     var ok = false;
+    var waiting = false;
     function paint() {
       pending = false;
       if (!finished) {
@@ -979,6 +1151,7 @@
             finished = true;
             step.remove();
             saveThread(data.thread_id);
+            waiting = !!data.pending_action;
             renderAnswer(target, data);
           } else if (name === "error") {
             failed = data.error || "The assistant could not answer.";
@@ -996,7 +1169,8 @@
       })
       .then(function () {
         setBusy(false);
-        announce(ok ? "Answer ready" : "Answer failed");
+        var ready = waiting ? "Answer ready: a change waits for your approval" : "Answer ready";
+        announce(ok ? ready : "Answer failed");
         revealAnswer(target.msg);
       });
   }
