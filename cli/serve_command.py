@@ -60,10 +60,9 @@ def serve(
     """Run the HTTP server: API, OpenAI-compatible endpoints, web widget and Slack."""
     import uvicorn
 
-    from server import create_app
+    from server import configure_logging, create_app
 
-    logging.basicConfig(level=log_level.upper(), format="%(levelname)s:     %(name)s %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    configure_logging(log_level)  # JSON lines with a request id, credentials masked
     today = None
     if demo:
         load_demo_if_empty()
@@ -71,4 +70,4 @@ def serve(
     app = create_app(demo=demo, today=today)
     if demo:
         typer.echo(f"Demo page: http://{host}:{port}/  (API docs: http://{host}:{port}/docs)")
-    uvicorn.run(app, host=host, port=port, log_level=log_level.lower())
+    uvicorn.run(app, host=host, port=port, log_level=log_level.lower(), log_config=None)

@@ -148,6 +148,10 @@ class SecurityServer:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
+    def server_errors(self) -> list[str]:
+        """Log lines of requests answered 500 or of unexpected exceptions."""
+        return server_errors(self.log_path)
+
     def rss_kb(self) -> int:
         """Resident memory of the server process (kB, from /proc)."""
         for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
@@ -172,6 +176,21 @@ class SecurityServer:
         )
         self.transcript.append(response.text)
         return response
+
+
+def server_errors(log_path: Path) -> list[str]:
+    """The JSON log lines that show a 500 or an exception (`keen serve` logs JSON lines)."""
+    found = []
+    for raw in log_path.read_text(errors="replace").splitlines():
+        try:
+            line = json.loads(raw)
+        except json.JSONDecodeError:
+            if "Traceback" in raw:
+                found.append(raw)
+            continue
+        if line.get("status") == 500 or "exception" in line or line.get("level") == "ERROR":
+            found.append(raw[:300])
+    return found
 
 
 def _key(url: str, org: str) -> str:
