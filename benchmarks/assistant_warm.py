@@ -1,18 +1,32 @@
-"""Warm, in-process answer time of the offline assistant over the section-8 questions.
+"""Warm, in-process answer time of the offline assistant over the section-8 questions,
+against its own floor: the time of the tool calls it made plus embedding the question.
 
-KEEN_DATA_DIR=/tmp/keen-bench uv run keen load evals/fixtures/demo
-KEEN_DATA_DIR=/tmp/keen-bench uv run python -m benchmarks.assistant_warm
+    KEEN_DATA_DIR=/tmp/keen-bench uv run keen load evals/fixtures/demo
+    KEEN_DATA_DIR=/tmp/keen-bench uv run python -m benchmarks.assistant_warm --out warm.json
+
+Each question is asked `--runs` times in one process (after a warm-up), each in a new thread.
+Then every tool call the answer made is invoked directly (same arguments, same context) and
+the question is embedded with the same local model: the sum of those medians is what the
+assistant cannot avoid; the rest (planning, LangGraph, the checkpointer, the answer
+templates) is its overhead. Target: ≤ 2× that sum, and < 100 ms median at 100,000 leads.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
+import os
 import statistics
+import sys
 import time
-from datetime import date
+from pathlib import Path
+from typing import Any
 
-from agent.service import Asker, Assistant
+from sqlalchemy import text
 
-TODAY = date(2026, 11, 18)  # the demo dataset's pinned today
+from benchmarks.common import TODAY, Stat, log, machine, p95, ratio, timed
+
+_CHANNEL_NAMES = text("SELECT name FROM channels WHERE org_id = :o")
 QUESTIONS = (
     "Which reward reports need attention?",
     "Which partners have the best conversion rate?",
@@ -24,21 +38,95 @@ QUESTIONS = (
 )
 
 
-def main(runs: int = 5) -> None:
+def _with_channel(questions: tuple[str, ...], channel: str | None) -> tuple[str, ...]:
+    """Generated data has no "Atlas" channel: ask about its busiest channel instead."""
+    if channel is None:
+        return questions
+    return tuple(q.replace("the Atlas channel's", f"the {channel} channel's") for q in questions)
+
+
+def run(runs: int, org: str | None, questions: tuple[str, ...] = QUESTIONS) -> dict[str, Any]:
+    from agent.service import Asker, Assistant
+    from benchmarks.tools_floor import _samples, _tool_call
+    from domain.db import get_engine, resolve_org, session_scope
+    from domain.semantic.embedder import local_embedder
+
+    with session_scope(get_engine()) as s:
+        organization = resolve_org(s, org)
+        org_id, slug = organization.id, organization.slug
+        names = s.scalars(_CHANNEL_NAMES, {"o": org_id})
+        has_atlas = any(name.lower().startswith("atlas advisory") for name in names)
+        busiest = None if has_atlas else _samples(s.connection(), org_id)["channel"]
+    questions = _with_channel(questions, busiest)
+    embedder = local_embedder()
+    asker = Asker(org_slug=slug)
     assistant = Assistant("offline")
-    assistant.ask("Which channels do we have?", Asker(), today=TODAY)  # warm-up
-    times: dict[str, list[float]] = {q: [] for q in QUESTIONS}
+    assistant.ask("Which channels do we have?", asker, today=TODAY)  # warm-up: graph, model
+    times: dict[str, list[float]] = {q: [] for q in questions}
+    calls: dict[str, list[tuple[str, dict[str, Any]]]] = {}
     for _ in range(runs):
-        for question in QUESTIONS:
+        for question in questions:
             started = time.perf_counter()
-            assistant.ask(question, Asker(), today=TODAY)
+            answer = assistant.ask(question, asker, today=TODAY)
             times[question].append((time.perf_counter() - started) * 1000)
-    for question, values in times.items():
-        print(f"{statistics.median(values):7.1f} ms  {question}")
-    every = sorted(x for values in times.values() for x in values)
-    p95 = every[max(0, int(0.95 * len(every)) - 1)]
-    print(f"median {statistics.median(every):.1f} ms, p95 {p95:.1f} ms over {len(every)}")
+            calls[question] = [(c.name, dict(c.args)) for c in answer.tool_calls]
+    rows = []
+    for question in questions:
+        tool_ms = {}
+        for name, args in calls[question]:
+            samples = timed(_tool_call(name, args, org_id, slug), runs)
+            tool_ms[f"{name}({json.dumps(args, default=str)})"] = statistics.median(samples)
+        embed_ms = statistics.median(timed(lambda q=question: embedder.embed([q]), runs))
+        floor = sum(tool_ms.values()) + embed_ms
+        answer_ms = Stat.of(times[question])
+        rows.append(
+            {
+                "question": question,
+                "answer_ms": answer_ms,
+                "tools_ms": tool_ms,
+                "embed_ms": embed_ms,
+                "floor_ms": floor,
+                "ratio_median": ratio(answer_ms.median_ms, floor),
+            }
+        )
+        log(
+            f"{answer_ms.median_ms:8.1f} ms (p95 {answer_ms.p95_ms:8.1f}) floor {floor:8.1f} ms "
+            f"×{rows[-1]['ratio_median']:.2f}  {question}"
+        )
+    every = [x for values in times.values() for x in values]
+    floors = sum(r["floor_ms"] for r in rows)
+    medians = sum(r["answer_ms"].median_ms for r in rows)
+    return {
+        "benchmark": "assistant_warm",
+        "machine": machine(),
+        "database": get_engine().dialect.name,
+        "runs": runs,
+        "questions": rows,
+        "all_answers": {"median_ms": statistics.median(every), "p95_ms": p95(every)},
+        "ratio_sum_of_medians": ratio(medians, floors),
+        "loadavg_after": os.getloadavg(),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url")
+    parser.add_argument("--data-dir")
+    parser.add_argument("--org")
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args(argv)
+    from benchmarks.tools_floor import use_database
+
+    use_database(args.database_url, args.data_dir)
+    result = run(args.runs, args.org)
+    out = json.dumps(result, indent=2, default=lambda o: getattr(o, "__dict__", str(o)))
+    if args.out:
+        args.out.write_text(out + "\n")
+    else:
+        print(out)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
