@@ -224,7 +224,9 @@ class Assistant:
         ):
             if mode == "updates":
                 for update in payload.values():
-                    for message in (update or {}).get("messages", []):
+                    if not isinstance(update, dict):
+                        continue  # e.g. the pause of an action: (Interrupt(...),)
+                    for message in update.get("messages", []):
                         if isinstance(message, AIMessage):
                             for call in message.tool_calls:
                                 yield {"type": "step", "tool": call["name"], "args": call["args"]}

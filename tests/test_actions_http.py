@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -141,3 +142,18 @@ def test_another_organizations_key_cannot_decide(env: Env) -> None:
         " AND l.ext_id = 'lead-0284'",
     )
     assert status == [("Meeting booked",)]
+
+
+def test_the_stream_ends_with_the_confirmation(env: Env) -> None:
+    headers = {"Authorization": f"Bearer {env.keys['manager']}"}
+    with httpx.stream(
+        "POST",
+        f"{env.server.url}/api/chat/stream",
+        json={"message": "move lead-0284 to Won"},
+        headers=headers,
+        timeout=120,
+    ) as stream:
+        body = stream.read().decode()
+    assert "event: error" not in body
+    answer = json.loads(body.split("event: answer", 1)[1].split("data: ", 1)[1].split("\n")[0])
+    assert answer["pending_action"]["kind"] == "move_lead"

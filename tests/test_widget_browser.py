@@ -185,11 +185,6 @@ def test_markdown_renderer_escapes_everything_and_allows_only_http_links(
 
 # Until agent/service.py's Assistant.stream skips the "__interrupt__" update (a tuple, not a
 # dict), every change request over /api/chat/stream ends in an SSE error; then the mark comes off.
-STREAM_INTERRUPT_BUG = pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="Assistant.stream: AttributeError 'tuple' object has no attribute 'get' on interrupt",
-)
 LIVE_TEXT = "document.querySelector('#keen-widget').shadowRoot.querySelector('[aria-live]')"
 WAITS = "Answer ready: a change waits for your approval"
 ANSWER_DONE = f"() => {LIVE_TEXT}.textContent.startsWith('Answer ')"
@@ -253,7 +248,6 @@ def _ask_for_change(browser: object, server: RunningServer, question: str) -> tu
     return page, card
 
 
-@STREAM_INTERRUPT_BUG
 def test_approving_in_the_card_makes_the_change_once(
     server: RunningServer, browser: object
 ) -> None:
@@ -292,7 +286,6 @@ def test_approving_in_the_card_makes_the_change_once(
     page.context.close()
 
 
-@STREAM_INTERRUPT_BUG
 def test_rejecting_in_the_card_changes_nothing(server: RunningServer, browser: object) -> None:
     harbor = ["rw-0119", "rw-0147", "rw-0156"]  # the demo's Harbor Labs rewards in review
     page, card = _ask_for_change(
@@ -314,7 +307,6 @@ def test_rejecting_in_the_card_changes_nothing(server: RunningServer, browser: o
     page.context.close()
 
 
-@STREAM_INTERRUPT_BUG
 def test_a_double_click_on_approve_sends_one_decision(
     server: RunningServer, browser: object
 ) -> None:
@@ -351,7 +343,6 @@ def test_a_double_click_on_approve_sends_one_decision(
     page.context.close()
 
 
-@STREAM_INTERRUPT_BUG
 def test_a_refused_decision_shows_the_servers_reason_and_drops_the_buttons(
     server: RunningServer, browser: object
 ) -> None:

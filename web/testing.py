@@ -24,6 +24,7 @@ class RunningServer:
     url: str
     env: dict[str, str]
     log_path: Path
+    pid: int  # for tests that kill the server (SIGKILL) to prove what survives
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -83,7 +84,7 @@ def running_server(
             if time.monotonic() > deadline:
                 raise RuntimeError(f"keen serve did not start in time:\n{log_path.read_text()}")
             time.sleep(0.5)
-        yield RunningServer(url=url, env=env, log_path=log_path)
+        yield RunningServer(url=url, env=env, log_path=log_path, pid=process.pid)
     finally:
         process.terminate()
         try:
