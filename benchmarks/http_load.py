@@ -80,8 +80,9 @@ async def load(base_url: str, key: str, clients: int, seconds: float) -> dict[st
     }
 
 
-def _profile(pid: int, seconds: int) -> list[tuple[str, int]] | str:
-    """py-spy samples of the server (all threads): the functions most often on top."""
+def _profile(pid: int, seconds: int, gil: bool) -> dict[str, Any] | str:
+    """py-spy samples of the server: with `gil`, only the thread holding the GIL (where the
+    CPU goes); without, every busy thread (also those waiting on a lock)."""
     spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     if not Path(spy).exists():
         return "py-spy not installed"
@@ -102,6 +103,8 @@ def _profile(pid: int, seconds: int) -> list[tuple[str, int]] | str:
                 "-o",
                 str(raw),
                 "--nonblocking",
+                "--full-filenames",
+                *(["--gil"] if gil else []),
             ],
             capture_output=True,
             text=True,
@@ -147,7 +150,11 @@ def run(env: dict[str, str], org: str | None, clients: int, seconds: float, prof
 
             def spy() -> None:
                 time.sleep(min(10.0, seconds / 4) + 2)
-                holder["p"] = _profile(server.process.pid, int(max(5, seconds / 3)))
+                span = int(max(5, seconds / 4))
+                holder["p"] = {
+                    "gil": _profile(server.process.pid, span, gil=True),
+                    "all_threads": _profile(server.process.pid, span, gil=False),
+                }
 
             t = threading.Thread(target=spy)
             t.start()

@@ -83,9 +83,9 @@ def _samples(conn: Connection, org_id: int) -> dict[str, Any]:
 
     busiest = conn.execute(
         text(
-            "SELECT c.id, c.name FROM channels c JOIN leads l ON l.channel_id = c.id "
-            "WHERE c.org_id = :o AND c.status = 'active' GROUP BY c.id, c.name "
-            "ORDER BY COUNT(*) DESC LIMIT 1"
+            "SELECT c.id, c.name FROM channels c JOIN (SELECT channel_id, COUNT(*) AS n "
+            "FROM leads WHERE org_id = :o GROUP BY channel_id) l ON l.channel_id = c.id "
+            "WHERE c.org_id = :o AND c.status = 'active' ORDER BY l.n DESC, c.id LIMIT 1"
         ),
         {"o": org_id},
     ).one()
@@ -93,8 +93,8 @@ def _samples(conn: Connection, org_id: int) -> dict[str, Any]:
         "channel_id": busiest[0],
         "channel": busiest[1],
         "lead": one(
-            "SELECT ext_id FROM leads WHERE org_id = :o AND id IN "
-            "(SELECT lead_id FROM rewards WHERE org_id = :o) ORDER BY id LIMIT 1"
+            "SELECT l.ext_id FROM rewards r JOIN leads l ON l.id = r.lead_id "
+            "WHERE r.org_id = :o ORDER BY r.id LIMIT 1"
         ),
         "reward": one(
             "SELECT ext_id FROM rewards WHERE org_id = :o AND trigger_id IS NOT NULL "

@@ -132,7 +132,11 @@ def _all_channels(s: Session, org_id: int) -> Pair:
 def _one_channel(s: Session, org_id: int, entity: NamedEntity) -> Pair:
     channel = s.get_one(Channel, entity.id)
     partner = s.get_one(Partner, channel.partner_id)
-    leads = s.scalar(select(func.count(Lead.id)).where(Lead.channel_id == channel.id)) or 0
+    # org_id first: every lead index starts with it (a bare channel_id scans all leads).
+    leads = s.scalar(
+        select(func.count()).where(Lead.org_id == org_id, Lead.channel_id == channel.id)
+    )
+    leads = leads or 0
     pipeline = list(
         s.scalars(
             select(PipelineStatus.name)
