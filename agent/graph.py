@@ -19,7 +19,9 @@ from tools.context import KeenContext
 from tools.registry import all_tools
 
 MODEL_CALLS_PER_TURN = 6
-RECURSION_LIMIT = 25
+# Each model call takes several graph steps (middleware hooks, model, tools): the limit leaves
+# room for MODEL_CALLS_PER_TURN calls, so the call limit ends a looping model, not a crash.
+RECURSION_LIMIT = 100
 
 
 def build_graph(model: str, checkpointer: BaseCheckpointSaver | None) -> Any:

@@ -44,4 +44,7 @@ def provider_errors() -> tuple[type[BaseException], ...]:
         openai.InternalServerError,
         openai.APIStatusError,
         httpx.TransportError,
+        # a 200 whose body is not a completion (no `choices`): langchain-openai fails parsing it
+        TypeError,
+        ValueError,
     )

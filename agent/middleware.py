@@ -23,6 +23,9 @@ from tools.envelope import dumps
 log = logging.getLogger(__name__)
 
 FALLBACK_NOTE = "_The language model could not be reached, so the built-in planner answered._"
+UNUSABLE_NOTE = (
+    "_The language model's reply was empty or malformed, so the built-in planner answered._"
+)
 
 
 class ContextPromptMiddleware(AgentMiddleware):
@@ -97,13 +100,32 @@ class OfflineFallbackMiddleware(AgentMiddleware):
         self, request: ModelRequest, handler: Callable[[ModelRequest], ModelResponse]
     ) -> ModelResponse:
         try:
-            return handler(request)
+            response = handler(request)
         except self.errors as exc:
             log.warning("model provider unreachable (%s): offline planner answers", exc)
-            from agent.offline.planner import OfflinePlanner
+            return self._planner(request, handler, FALLBACK_NOTE)
+        if _unusable(response):
+            log.warning("the model's reply was empty or had malformed tool calls: planner answers")
+            return self._planner(request, handler, UNUSABLE_NOTE)
+        return response
 
-            planner = OfflinePlanner(context=request.runtime.context, note=FALLBACK_NOTE)
-            return handler(request.override(model=planner, messages=_without_model_turn(request)))
+    @staticmethod
+    def _planner(
+        request: ModelRequest, handler: Callable[[ModelRequest], ModelResponse], note: str
+    ) -> ModelResponse:
+        from agent.offline.planner import OfflinePlanner
+
+        planner = OfflinePlanner(context=request.runtime.context, note=note)
+        return handler(request.override(model=planner, messages=_without_model_turn(request)))
+
+
+def _unusable(response: ModelResponse) -> bool:
+    """No tool call to make and no text to show: an empty answer, or only malformed calls."""
+    messages = response.result if isinstance(response, ModelResponse) else [response]
+    last = next((m for m in reversed(messages) if isinstance(m, AIMessage)), None)
+    if last is None or last.tool_calls:
+        return False
+    return bool(last.invalid_tool_calls) or not str(last.content or "").strip()
 
 
 def _without_model_turn(request: ModelRequest) -> list[Any]:

@@ -123,6 +123,12 @@ class Assistant:
         question = (question or "").strip()
         if not question:
             raise QuestionRejected("The question is empty.")
+        try:
+            question.encode("utf-8")
+        except UnicodeEncodeError:
+            raise QuestionRejected(
+                "The question contains characters that are not valid text (a lone surrogate)."
+            ) from None
         if len(question) > MAX_QUESTION_CHARS:
             raise QuestionRejected(
                 f"The question is too long ({len(question)} characters; at most "
