@@ -7,10 +7,13 @@ slash command; both are dispatched by slack-bolt, which checks the signature fir
 
 from __future__ import annotations
 
+import json
 import logging
+from urllib.parse import parse_qs
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
+from slack_sdk.signature import SignatureVerifier
 
 from slack_bot.asking import AskFn, AssistantAsker, ResumeFn
 from slack_bot.settings import SlackSettings
@@ -62,9 +65,42 @@ def mount_slack(
         _mount_unavailable(app)
         return
 
+    verifier = SignatureVerifier(settings.signing_secret or "")
+
     async def slack_endpoint(request: Request) -> Response:
+        body = await request.body()
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            return JSONResponse({"error": "the body is not UTF-8 text"}, status_code=400)
+        if not verifier.is_valid_request(text, dict(request.headers)):
+            return JSONResponse({"error": "invalid signature"}, status_code=401)
+        problem = malformed(text, request.headers.get("content-type", ""))
+        if problem is not None:
+            return JSONResponse({"error": problem}, status_code=400)
         return await handler.handle(request)
 
     for path in PATHS:
         app.add_api_route(path, slack_endpoint, methods=["POST"], tags=["slack"])
     app.state.slack_bot = bot
+
+
+def malformed(text: str, content_type: str) -> str | None:
+    """Why a signed body cannot be a Slack request (bolt would raise on it), or None."""
+    if "json" in content_type:
+        return _not_an_object(text)
+    fields = parse_qs(text)
+    if "payload" in fields:  # interactivity: form-encoded JSON
+        return _not_an_object(fields["payload"][0])
+    return None
+
+
+def _not_an_object(text: str) -> str | None:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError:
+        return "the body is not valid JSON"
+    if not isinstance(value, dict):
+        return "the JSON body is not an object"
+    event = value.get("event")
+    return None if event is None or isinstance(event, dict) else "the event is not an object"

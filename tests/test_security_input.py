@@ -32,15 +32,6 @@ COUNTS: dict[str, int] = {}
 
 # ----------------------------------------------------------------------------- HTTP
 
-SURROGATE_BUG = (
-    "agent/offline (embeddings): a lone UTF-16 surrogate in the question makes the tokenizer "
-    "raise TypeError: HTTP 500 instead of an answer or a 400 (web/answering.py could reject it)"
-)
-SLACK_BODY_BUG = (
-    "slack_bot/app.py hands any body to slack-bolt, which raises on a body that is not UTF-8 "
-    "(UnicodeDecodeError), truncated JSON, or JSON that is not an object (AttributeError): "
-    "HTTP 500 instead of 400/401"
-)
 UNICODE = {
     "rtl override": "Which \u202eleads are stuck?",
     "zero width": "Which\u200b leads\u200d are\ufeff stuck?",
@@ -108,12 +99,7 @@ def test_bad_bodies_get_a_clear_4xx(security_server: SecurityServer, name: str) 
 
 @pytest.mark.parametrize(
     "name",
-    [
-        pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=SURROGATE_BUG))
-        if n == "lone surrogate"
-        else n
-        for n in UNICODE
-    ],
+    [n for n in UNICODE],
 )
 def test_unicode_edge_cases_are_answered_and_round_trip(
     security_server: SecurityServer, name: str
@@ -153,17 +139,15 @@ def test_openai_format_bad_input(
     assert isinstance(response.json()["error"], str)
 
 
-SLACK_XFAIL = pytest.mark.xfail(strict=True, reason=SLACK_BODY_BUG)
-
-
 @pytest.mark.parametrize(
     "body",
     [
         b"",
-        pytest.param(b"\xff\xfe\x00", marks=SLACK_XFAIL),
-        pytest.param(b'{"type": "event_callback"', marks=SLACK_XFAIL),
-        pytest.param(b"[]", marks=SLACK_XFAIL),
-        pytest.param(b'{"event": 5}', marks=SLACK_XFAIL),
+        b"\xff\xfe\x00",
+        b'{"type": "event_callback"',
+        b"[]",
+        b'{"event": 5}',
+        b"payload=%7Bnot-json",
     ],
 )
 def test_slack_bad_bodies_never_500(security_server: SecurityServer, body: bytes) -> None:
@@ -180,7 +164,6 @@ def test_unknown_thread_reads_as_404(security_server: SecurityServer) -> None:
         assert (response.status_code, response.json()) == (404, {"error": "Thread not found."})
 
 
-@pytest.mark.xfail(strict=True, reason=f"{SURROGATE_BUG}; {SLACK_BODY_BUG}")
 def test_no_bad_input_reached_a_500(security_server: SecurityServer) -> None:
     assert security_server.server_errors() == []
 
