@@ -15,6 +15,7 @@ from langgraph.types import Command
 from sqlalchemy import select
 
 from agent.answer import (
+    CONFIRM_PROMPT,
     Answer,
     PendingAction,
     build_answer,
@@ -276,4 +277,7 @@ class Assistant:
                 turns.append({"role": "user", "content": str(message.content)})
             elif isinstance(message, AIMessage) and not message.tool_calls and message.content:
                 turns.append({"role": "assistant", "content": str(message.content)})
+        pending = self.pending(thread_id)
+        if pending is not None:  # the paused turn: its confirmation is the answer so far
+            turns.append({"role": "assistant", "content": f"{pending.summary}\n\n{CONFIRM_PROMPT}"})
         return turns
