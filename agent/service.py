@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 import uuid
 from collections.abc import Iterator
@@ -50,6 +51,27 @@ class ActionNotPending(LookupError):
 
 
 DECISIONS = ("approve", "reject", "edit")
+SAY_YES = re.compile(
+    r"^\s*(?:yes|y|yep|yeah|sure|ok|okay|approve(?: it| this| that)?|approved|confirm(?:ed)?|"
+    r"go ahead|do it|please do)\s*(?:please)?[.!]*\s*$",
+    re.IGNORECASE,
+)
+SAY_NO = re.compile(
+    r"^\s*(?:no|n|nope|reject(?: it| this| that)?|cancel(?: it| this| that)?|don'?t|stop|abort)"
+    r"\s*[.!]*\s*$",
+    re.IGNORECASE,
+)
+
+
+def spoken_decision(text: str) -> str | None:
+    """approve / reject when the whole message is a plain yes or no, else None."""
+    if SAY_YES.match(text):
+        return "approve"
+    if SAY_NO.match(text):
+        return "reject"
+    return None
+
+
 CANCELLED_NOTE = (
     "_The change that was waiting for your decision was cancelled; nothing was changed._"
 )
@@ -148,9 +170,24 @@ class Assistant:
         today: date | None = None,
     ) -> Answer:
         inputs, config, ctx = self._prepare(question, asker, thread_id, channel_id, today)
+        reply = self._spoken_decision(question, ctx, asker, today)
+        if reply is not None:
+            return reply
         cancelled = self._cancel_pending(config, ctx)
         self.graph.invoke(inputs, config=config, context=ctx)
         return self._finish(config, ctx, cancelled)
+
+    def _spoken_decision(
+        self, question: str, ctx: KeenContext, asker: Asker, today: date | None
+    ) -> Answer | None:
+        """ "yes" / "no" typed while a change waits decides it, on surfaces without buttons
+        (the OpenAI-compatible API, a Slack reply, `keen ask --thread`)."""
+        thread_id = ctx.thread_id or ""
+        decision = spoken_decision(question)
+        pending = self.pending(thread_id) if decision else None
+        if pending is None or decision is None:
+            return None
+        return self.resume(thread_id, asker, pending.id, decision, today=today)
 
     def resume(
         self,
@@ -225,6 +262,10 @@ class Assistant:
         """Events: {"type": "step", "tool": name}, {"type": "token", "text": ...}, then
         {"type": "answer", "answer": Answer}."""
         inputs, config, ctx = self._prepare(question, asker, thread_id, channel_id, today)
+        reply = self._spoken_decision(question, ctx, asker, today)
+        if reply is not None:
+            yield {"type": "answer", "answer": reply}
+            return
         cancelled = self._cancel_pending(config, ctx)
         for mode, payload in self.graph.stream(
             inputs, config=config, context=ctx, stream_mode=["messages", "updates"]

@@ -246,3 +246,20 @@ def test_model_mode_uses_the_same_pause_and_checks(demo_db: Path, monkeypatch: A
     )
     assert "No change was asked for" in refused["error"]
     assert len(audit(demo_db, "reward.approve")) == 1
+
+
+def test_a_typed_yes_or_no_decides_where_there_are_no_buttons(demo_db: Path) -> None:
+    assistant = Assistant("offline")
+    (first, _), (second, _), *_ = awaiting(demo_db, "Delta Digital")
+    assert assistant.ask(f"approve {first}", MANAGER, "t-7").pending_action is not None
+    assert "nothing was changed" in assistant.ask("no", MANAGER, "t-7").answer.lower()
+    assert assistant.ask(f"approve {second}", MANAGER, "t-7").pending_action is not None
+    done = assistant.ask("Yes!", MANAGER, "t-7")
+    assert "Approved" in done.answer
+    assert (status_of(demo_db, first), status_of(demo_db, second)) == (
+        "awaiting_review",
+        "approved",
+    )
+    # without anything waiting, "yes" is just a message (no change is made)
+    assert assistant.ask("yes", MANAGER, "t-7").pending_action is None
+    assert len(audit(demo_db, "reward.approve")) == 1
