@@ -89,7 +89,8 @@ def guarded(fn: Callable[P, Pair]) -> Callable[P, Pair]:
 def keen_tool(fn: Callable[..., Pair]) -> BaseTool:
     """A Keen tool: content and artifact, arguments described by the docstring, never raising."""
     made = tool(response_format="content_and_artifact", parse_docstring=True)(guarded(fn))
-    made.handle_validation_error = validation_error
+    # pydantic v2 errors only: every Keen tool schema is a v2 model
+    made.handle_validation_error = validation_error  # type: ignore[assignment]
     return made
 
 
