@@ -45,19 +45,32 @@ def _with_channel(questions: tuple[str, ...], channel: str | None) -> tuple[str,
     return tuple(q.replace("the Atlas channel's", f"the {channel} channel's") for q in questions)
 
 
+def channel_in_questions(org_id: int) -> str:
+    """The channel the improvement question names: Atlas in the demo, else the busiest one."""
+    from benchmarks.tools_floor import _samples
+    from domain.db import get_engine
+
+    with get_engine().connect() as conn:
+        names = conn.execute(_CHANNEL_NAMES, {"o": org_id}).scalars().all()
+        atlas = [n for n in names if n.lower().startswith("atlas advisory")]
+        return atlas[0] if atlas else _samples(conn, org_id)["channel"]
+
+
+def questions_for(org_id: int, questions: tuple[str, ...] = QUESTIONS) -> tuple[str, ...]:
+    channel = channel_in_questions(org_id)
+    return questions if channel.lower().startswith("atlas") else _with_channel(questions, channel)
+
+
 def run(runs: int, org: str | None, questions: tuple[str, ...] = QUESTIONS) -> dict[str, Any]:
     from agent.service import Asker, Assistant
-    from benchmarks.tools_floor import _samples, _tool_call
+    from benchmarks.tools_floor import _tool_call
     from domain.db import get_engine, resolve_org, session_scope
     from domain.semantic.embedder import local_embedder
 
     with session_scope(get_engine()) as s:
         organization = resolve_org(s, org)
         org_id, slug = organization.id, organization.slug
-        names = s.scalars(_CHANNEL_NAMES, {"o": org_id})
-        has_atlas = any(name.lower().startswith("atlas advisory") for name in names)
-        busiest = None if has_atlas else _samples(s.connection(), org_id)["channel"]
-    questions = _with_channel(questions, busiest)
+    questions = questions_for(org_id, questions)
     embedder = local_embedder()
     asker = Asker(org_slug=slug)
     assistant = Assistant("offline")

@@ -24,7 +24,6 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from benchmarks.assistant_warm import QUESTIONS
 from benchmarks.common import TODAY, log, machine
 from tests.openai_stub import OpenAIStub, Reply, text_reply
 
@@ -33,8 +32,8 @@ STUCK_CUT = "2026-11-04"  # today − 14 days
 OVERDUE_CUT = "2026-10-19"  # today − 30 days
 
 # The ideal LangChain SQL-agent path per question: the tables it must read, one correct query.
-SQL_PLANS: dict[str, tuple[str, str]] = {
-    QUESTIONS[0]: (
+SQL_PLANS: tuple[tuple[str, str], ...] = (
+    (
         "reward_reports, rewards, channels",
         "SELECT rr.ext_id, c.name, SUM(CASE WHEN r.status = 'awaiting_review' THEN 1 ELSE 0 END) "
         "AS awaiting, SUM(CASE WHEN r.status = 'approved' THEN 1 ELSE 0 END) AS approved, "
@@ -44,7 +43,7 @@ SQL_PLANS: dict[str, tuple[str, str]] = {
         "OR (SUM(CASE WHEN r.status = 'approved' THEN 1 ELSE 0 END) > 0 "
         f"AND rr.period_end < '{OVERDUE_CUT}') ORDER BY rr.period_end DESC LIMIT 10",
     ),
-    QUESTIONS[1]: (
+    (
         "leads, channels, partners",
         "SELECT p.name, COUNT(*) AS leads, SUM(CASE WHEN l.status_kind = 'won' THEN 1 ELSE 0 "
         "END) AS won FROM leads l JOIN channels c ON c.id = l.channel_id JOIN partners p "
@@ -52,38 +51,38 @@ SQL_PLANS: dict[str, tuple[str, str]] = {
         "HAVING COUNT(*) >= 5 ORDER BY 1.0 * SUM(CASE WHEN l.status_kind = 'won' THEN 1 "
         "ELSE 0 END) / COUNT(*) DESC LIMIT 10",
     ),
-    QUESTIONS[2]: (
+    (
         "leads, pipeline_statuses",
         "SELECT s.name, COUNT(*) AS stuck FROM leads l JOIN pipeline_statuses s "
         "ON s.id = l.status_id WHERE l.status_kind = 'open' AND l.status_changed_at < "
         f"'{STUCK_CUT}' GROUP BY s.name ORDER BY stuck DESC LIMIT 10",
     ),
-    QUESTIONS[3]: (
+    (
         "leads, channels",
         "SELECT c.name, c.currency, SUM(l.deal_value) AS revenue FROM leads l JOIN channels c "
         "ON c.id = l.channel_id WHERE l.status_kind = 'won' AND l.status_changed_at >= "
         "'2026-11-01' GROUP BY c.id, c.name, c.currency ORDER BY revenue DESC LIMIT 10",
     ),
-    QUESTIONS[4]: (
+    (
         "leads, channels, partners",
         "SELECT p.name, COUNT(*) AS leads, SUM(CASE WHEN l.status_kind = 'won' THEN 1 ELSE 0 "
         "END) AS won FROM leads l JOIN channels c ON c.id = l.channel_id JOIN partners p "
         "ON p.id = c.partner_id GROUP BY p.id, p.name ORDER BY leads DESC LIMIT 10",
     ),
-    QUESTIONS[5]: (
+    (
         "leads, channels, pipeline_statuses, rewards",
         "SELECT s.name, COUNT(*) AS leads, SUM(CASE WHEN l.status_kind = 'won' THEN "
         "l.deal_value ELSE 0 END) AS revenue FROM leads l JOIN channels c ON c.id = "
-        "l.channel_id JOIN pipeline_statuses s ON s.id = l.status_id WHERE c.name LIKE "
-        "'Atlas%' GROUP BY s.name, s.position ORDER BY s.position",
+        "l.channel_id JOIN pipeline_statuses s ON s.id = l.status_id WHERE c.name = "
+        "'{channel}' GROUP BY s.name, s.position ORDER BY s.position",
     ),
-    QUESTIONS[6]: (
+    (
         "rewards, channels",
         "SELECT r.ext_id, c.name, c.currency, r.amount, r.created_at FROM rewards r JOIN "
         "channels c ON c.id = r.channel_id WHERE r.status = 'approved' "
         "ORDER BY r.created_at DESC LIMIT 10",
     ),
-}
+)
 
 
 def _encoding() -> Any:
@@ -202,7 +201,9 @@ def keen_cost(
     return rows
 
 
-def langchain_cost(counter: Counter, url: str, questions: tuple[str, ...]) -> list[dict[str, Any]]:
+def langchain_cost(
+    counter: Counter, url: str, questions: tuple[str, ...], channel: str
+) -> list[dict[str, Any]]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from langchain_community.agent_toolkits import SQLDatabaseToolkit, create_sql_agent
@@ -212,7 +213,8 @@ def langchain_cost(counter: Counter, url: str, questions: tuple[str, ...]) -> li
     def choose(body: dict[str, Any]) -> Reply:
         text, turn = _question_and_turn(body)
         step = sum(1 for m in turn if m["role"] == "tool")
-        tables, sql = SQL_PLANS[_which(text, questions)]
+        tables, sql = SQL_PLANS[questions.index(_which(text, questions))]
+        sql = sql.replace("{channel}", channel.replace("'", "''"))
         script = [
             _calls_reply([("sql_db_list_tables", {"tool_input": ""})]),
             _calls_reply([("sql_db_schema", {"table_names": tables})]),
@@ -251,20 +253,23 @@ def _row(question: str, log_: list[tuple[int, int]], tools: list[str]) -> dict[s
 
 def run(url: str, org: str | None) -> dict[str, Any]:
     from agent.service import Asker, Assistant
+    from benchmarks.assistant_warm import channel_in_questions, questions_for
+    from domain.db import get_engine, resolve_org, session_scope
 
+    with session_scope(get_engine()) as s:
+        org_id = resolve_org(s, org).id
+    questions = questions_for(org_id)
+    channel = channel_in_questions(org_id)
     counter = Counter()
     offline = Assistant("offline")
-    ideal = {
-        q: [
-            (c.name, dict(c.args))
-            for c in offline.ask(q, Asker(org_slug=org), today=TODAY).tool_calls
-        ]
-        for q in QUESTIONS
-    }
+    ideal = {}
+    for q in questions:
+        answer = offline.ask(q, Asker(org_slug=org), today=TODAY)
+        ideal[q] = [(c.name, dict(c.args)) for c in answer.tool_calls]
     keen = keen_cost(counter, ideal)
     for r in keen:
         log(f"keen      {r['model_calls']} calls {r['prompt_tokens']:6} prompt  {r['question']}")
-    peer = langchain_cost(counter, url, QUESTIONS)
+    peer = langchain_cost(counter, url, questions, channel)
     for r in peer:
         log(f"langchain {r['model_calls']} calls {r['prompt_tokens']:6} prompt  {r['question']}")
     for k, p in zip(keen, peer, strict=True):

@@ -24,6 +24,12 @@ def _load(results: Path) -> dict[tuple[str, str, str], dict[str, Any]]:
     return found
 
 
+def _sizes(found: dict) -> list[str]:
+    """The sizes with results: demo, 100k, 1m first, then any other (e.g. the smoke test's)."""
+    seen = {size for _, size, _ in found}
+    return [*(s for s in SIZES if s in seen), *sorted(seen - set(SIZES))]
+
+
 def _ms(value: float | None) -> str:
     if value is None:
         return "–"
@@ -49,7 +55,7 @@ def _when(r: dict[str, Any]) -> str:
 
 def tools_section(found: dict) -> list[str]:
     out = ["### Every tool against its SQL floor", ""]
-    for size in SIZES:
+    for size in _sizes(found):
         for db in DBS:
             r = found.get(("tools", size, db))
             if r is None:
@@ -74,7 +80,7 @@ def tools_section(found: dict) -> list[str]:
 
 def warm_section(found: dict) -> list[str]:
     out = ["### Offline assistant, warm, against its tool calls + the question's embedding", ""]
-    for size in SIZES:
+    for size in _sizes(found):
         for db in DBS:
             r = found.get(("warm", size, db))
             if r is None:

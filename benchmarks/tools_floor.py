@@ -253,9 +253,10 @@ def cases(conn: Connection, org_id: int) -> list[Case]:
         ),
         Case(
             "search_notes",
-            {"query": "budget concerns", "kind": "partners"},
+            {"query": "follow up with a webinar", "kind": "playbook"},
             [],
-            "floor: embedding the query + the vector index's own query (no SQL)",
+            "the guide's actions (lead notes need `keen index` past 50,000 notes); "
+            "floor: embedding the query + the vector index's own query",
         ),
     ]
 
@@ -264,7 +265,7 @@ def _search_floor(org_id: int) -> Callable[[], Any]:
     from tools.search import semantic_index
 
     idx = semantic_index()
-    return lambda: idx.search(org_id, "budget concerns", kinds=("partner",), k=10)
+    return lambda: idx.search(org_id, "follow up with a webinar", kinds=("playbook",), k=10)
 
 
 def _tool_call(name: str, args: dict[str, Any], org_id: int, slug: str) -> Callable[[], Any]:

@@ -28,3 +28,52 @@ def test_cli_writes_json(tmp_path: Path, capsys) -> None:  # type: ignore[no-unt
     assert data["leads"] == 200
     assert {q["name"] for q in data["queries"]} >= {"count_leads (stuck)", "funnel (all time)"}
     assert "median ms" in capsys.readouterr().out
+
+
+# --- the whole suite (python -m benchmarks), tiny size, SQLite ------------------------------
+
+
+def test_suite_runs_at_a_tiny_size_and_writes_the_docs(tmp_path: Path) -> None:
+    """Every suite runs end to end on 300 generated leads; no timing is asserted (CI machines
+    vary), only that each result has its figures and the report renders them."""
+    from benchmarks import report
+    from benchmarks.__main__ import main as run_suite
+
+    results = tmp_path / "results"
+    argv = ["--size", "300", "--quick", "--work-dir", str(tmp_path / "work")]
+    argv += ["--suites", "tools,warm,cost,http,cold"]
+    assert run_suite([*argv, "--results", str(results), "--no-docs"]) == 0
+
+    tools = json.loads((results / "tools-300-sqlite.json").read_text())
+    assert tools["leads"] == 300
+    # One timing per tool of the registry, each with its floor and ratio.
+    assert len(tools["tools"]) == 12
+    assert {t["tool"] for t in tools["tools"]} >= {"find_leads", "list_reward_reports"}
+    assert all(t["floor_ms"]["median_ms"] > 0 and t["ratio_median"] for t in tools["tools"])
+
+    warm = json.loads((results / "warm-300-sqlite.json").read_text())
+    assert len(warm["questions"]) == 7  # the section-8 questions
+    assert all(q["answer_ms"]["median_ms"] > 0 for q in warm["questions"])
+
+    cost = json.loads((results / "cost-300-sqlite.json").read_text())
+    keen, peer = cost["keen"], cost["langchain_sql_agent"]
+    # The stub's ideal script: a tool call then the answer; LangChain lists the tables, reads
+    # the schema, queries, answers.
+    assert [r["model_calls"] for r in keen] == [2] * 7
+    assert [r["model_calls"] for r in peer] == [4] * 7
+    assert all(r["prompt_tokens"] > 0 for r in keen + peer)
+
+    http = json.loads((results / "http-300-sqlite.json").read_text())
+    assert http["clients"] == 4 and http["ok"] > 0 and http["ok"] == http["requests"]
+
+    cold = json.loads((results / "cold-300-sqlite.json").read_text())
+    assert cold["keen_ask_ms"]["median_ms"] > cold["python_floor_ms"]["median_ms"]
+    assert cold["serve_rss_mb_after_first_answer"] > 0
+
+    doc = tmp_path / "benchmarks.md"
+    doc.write_text("# Benchmarks\n\nHand-written notes stay.\n")
+    report.update(doc, results)
+    report.update(doc, results)  # idempotent: the generated part is replaced, not appended
+    text = doc.read_text()
+    assert text.count(report.START) == 1 and "Hand-written notes stay." in text
+    assert "tool ÷ floor" in text and "Keen ÷ LangChain prompt" in text
