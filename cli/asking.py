@@ -42,17 +42,25 @@ def run_ask(
             question, Asker(org_slug=org), thread_id=thread, channel_id=channel, today=today
         )
     except (QuestionRejected, ThreadNotFound, UnknownOrganization) as exc:
-        if as_json:
-            print(json.dumps({"error": str(exc)}))
-        else:
-            err_console.print(f"[red]{exc}[/red]")
-        return 2
+        return _failed(exc, as_json, err_console)
+    _print(answer, as_json, console)
+    return 0
+
+
+def _failed(exc: Exception, as_json: bool, err_console: Console) -> int:
     if as_json:
-        sys.stdout.write(answer.model_dump_json(exclude_none=False) + "\n")
+        print(json.dumps({"error": str(exc)}))
+    else:
+        err_console.print(f"[red]{exc}[/red]")
+    return 2
+
+
+def _print(answer, as_json: bool, console: Console) -> None:  # type: ignore[no-untyped-def]
+    if as_json:
+        sys.stdout.write(answer.model_dump_json() + "\n")
     else:
         _render(answer, console)
         console.print(f"[dim]thread {answer.thread_id}[/dim]")
-    return 0
 
 
 def run_chat(org: str | None, today: date | None, channel: str | None, console: Console) -> int:
@@ -135,15 +143,8 @@ def run_resume(
         action_id = action or (pending.id if pending else "")
         answer = assistant.resume(thread, asker, action_id, decision, today=today)
     except (ActionNotPending, NotAllowed, QuestionRejected, ThreadNotFound) as exc:
-        if as_json:
-            print(json.dumps({"error": str(exc)}))
-        else:
-            err_console.print(f"[red]{exc}[/red]")
-        return 2
-    if as_json:
-        sys.stdout.write(answer.model_dump_json() + "\n")
-    else:
-        _render(answer, console)
+        return _failed(exc, as_json, err_console)
+    _print(answer, as_json, console)
     return 0
 
 

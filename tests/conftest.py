@@ -8,7 +8,9 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
@@ -54,11 +56,33 @@ def _sqlite_engine(tmp_path: Path) -> Engine:
     return engine
 
 
-def _postgres_engine() -> tuple[Engine, str]:
+def require_postgres() -> None:
+    """Skip without PostgreSQL on a developer's machine; fail in CI, where it must run."""
     if not POSTGRES_UP:
         if os.environ.get("CI"):
             pytest.fail(f"PostgreSQL is not reachable at {PG_URL}; CI must run these tests")
         pytest.skip("PostgreSQL is not reachable")
+
+
+@contextmanager
+def postgres_schema_url() -> Iterator[str]:
+    """A database URL whose search_path is a new, empty schema, dropped afterwards (for
+    servers in other processes, which take the schema from the URL)."""
+    require_postgres()
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield f"{PG_URL}?options={quote(f'-csearch_path={schema}')}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def _postgres_engine() -> tuple[Engine, str]:
+    require_postgres()
     schema = f"t_{uuid.uuid4().hex[:12]}"
     admin = create_engine(PG_URL)
     with admin.begin() as conn:

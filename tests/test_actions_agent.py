@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +22,7 @@ from domain.importer import load_dataset
 from domain.permissions import NotAllowed
 from domain.settings import get_settings
 from tests.openai_stub import openai_stub, text_reply, tool_call_reply
+from web.testing import run_keen
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "evals" / "fixtures" / "demo"
@@ -189,14 +188,7 @@ def test_a_new_question_cancels_the_waiting_change(demo_db: Path) -> None:
 
 
 def _keen(env: dict[str, str], *args: str) -> dict[str, Any]:
-    done = subprocess.run(
-        [sys.executable, "-m", "cli.main", *args, "--json"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+    done = run_keen(env, *args, "--json")
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 

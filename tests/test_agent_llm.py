@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +24,7 @@ from domain.db import get_engine, make_engine, migrate
 from domain.importer import load_dataset
 from domain.settings import get_settings
 from tests.openai_stub import Reply, error_reply, openai_stub, text_reply, tool_call_reply
+from web.testing import run_keen
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "evals" / "fixtures" / "demo"
@@ -152,15 +151,7 @@ def test_the_grounding_guard_retries_then_falls_back_to_the_tables(
 
 
 def _keen_ask(env: dict[str, str], question: str) -> dict[str, Any]:
-    keen = Path(sys.executable).parent / "keen"
-    done = subprocess.run(
-        [str(keen), "ask", "--json", "--thread", "T-memory", question],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+    done = run_keen(env, "ask", "--json", "--thread", "T-memory", question)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 

@@ -13,11 +13,9 @@ import signal
 import sqlite3
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 import pytest
@@ -25,7 +23,7 @@ from sqlalchemy import Engine, create_engine, text
 
 from domain.api_keys import create_key
 from domain.db import make_engine, session_scope
-from tests.conftest import PG_URL, POSTGRES_UP
+from tests.conftest import postgres_schema_url
 from web.testing import RunningServer, running_server
 
 pytestmark = pytest.mark.security
@@ -109,20 +107,8 @@ def _ignore_errors(call: Any) -> None:
 
 @pytest.fixture
 def pg_url() -> Iterator[str]:
-    if not POSTGRES_UP:
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL is not reachable at {PG_URL}; CI must run these tests")
-        pytest.skip("PostgreSQL is not reachable")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield f"{PG_URL}?options={quote(f'-csearch_path={schema}')}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        admin.dispose()
+    with postgres_schema_url() as url:
+        yield url
 
 
 @pytest.mark.postgres

@@ -6,11 +6,8 @@ works when DATABASE_URL is PostgreSQL (data, keys and conversation memory all th
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import quote
 
 import httpx
 import pytest
@@ -19,7 +16,7 @@ from sqlalchemy import Engine, create_engine, text
 from domain.api_keys import create_key
 from domain.db import session_scope
 from domain.importer import load_dataset
-from tests.conftest import PG_URL, POSTGRES_UP
+from tests.conftest import postgres_schema_url
 from web.testing import RunningServer, running_server
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -29,26 +26,13 @@ DEMO = Path(__file__).resolve().parent.parent / "evals" / "fixtures" / "demo"
 
 @pytest.fixture(scope="module")
 def pg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningServer, Engine]]:
-    if not POSTGRES_UP:
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL is not reachable at {PG_URL}; CI must run these tests")
-        pytest.skip("PostgreSQL is not reachable")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = f"{PG_URL}?options={quote(f'-csearch_path={schema}')}"
-    engine = create_engine(url)
-    try:
-        with running_server(
-            tmp_path_factory.mktemp("keen-pg"), extra_env={"DATABASE_URL": url}
-        ) as server:
-            yield server, engine
-    finally:
+    with (
+        postgres_schema_url() as url,
+        running_server(tmp_path_factory.mktemp("keen-pg"), extra_env={"DATABASE_URL": url}) as srv,
+    ):
+        engine = create_engine(url)
+        yield srv, engine
         engine.dispose()
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def test_server_on_postgres(pg: tuple[RunningServer, Engine]) -> None:

@@ -31,14 +31,21 @@ class RunningServer:
 
     def keen(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         """Run a `keen` command against the server's database and data folder."""
-        return subprocess.run(
-            [sys.executable, "-m", "cli.main", *args],
-            cwd=ROOT,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
+        return run_keen(self.env, *args, timeout=timeout)
+
+
+def run_keen(
+    env: Mapping[str, str], *args: str, timeout: float = 180
+) -> subprocess.CompletedProcess[str]:
+    """A `keen` command in its own process (a restart between two commands is real)."""
+    return subprocess.run(
+        [sys.executable, "-m", "cli.main", *args],
+        cwd=ROOT,
+        env=dict(env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def free_port() -> int:
