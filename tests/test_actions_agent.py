@@ -255,3 +255,26 @@ def test_a_typed_yes_or_no_decides_where_there_are_no_buttons(demo_db: Path) -> 
     # without anything waiting, "yes" is just a message (no change is made)
     assert assistant.ask("yes", MANAGER, "t-7").pending_action is None
     assert len(audit(demo_db, "reward.approve")) == 1
+
+
+def test_a_moved_lead_is_found_under_its_new_status_in_search(demo_db: Path) -> None:
+    from domain.db import get_engine, session_scope
+    from tools.search import semantic_index
+
+    org_id = sql(demo_db, "SELECT id FROM organizations WHERE slug = 'default'")[0][0]
+    index = semantic_index()
+    with session_scope(get_engine()) as s:
+        index.rebuild(s, org_id)
+    query = "integration with QuickBooks Online is a must-have"
+
+    def found(status: str) -> list[str]:
+        hits = index.search(org_id, query, statuses=[status], k=3)
+        return [h.ext_id for h in hits]
+
+    assert "lead-0206" in found("Meeting booked") and "lead-0206" not in found("Lost")
+    admin = Asker(user="root@acme.test", role="admin", surface="api")
+    assistant = Assistant("offline")
+    paused = assistant.ask("move lead-0206 to Lost", admin, "t-9")
+    assert paused.pending_action is not None
+    assistant.resume("t-9", admin, paused.pending_action.id, "approve")
+    assert "lead-0206" in found("Lost") and "lead-0206" not in found("Meeting booked")

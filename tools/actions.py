@@ -8,6 +8,7 @@ returns the decision, and the change is made once (idempotency key = thread + to
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 
@@ -15,14 +16,18 @@ from langchain.tools import ToolRuntime
 from langchain_core.messages import HumanMessage
 from langgraph.types import interrupt
 from pydantic import BaseModel, ValidationError
+from sqlalchemy import select
 
 from domain import actions
 from domain.db import get_engine
 from domain.idempotency import By
+from domain.models import Lead
 from domain.permissions import NotAllowed, check_allowed
 from tools.common import Pair, ToolProblem, context_of, keen_tool, session
 from tools.context import KeenContext
 from tools.envelope import Table, result
+
+log = logging.getLogger(__name__)
 
 # A change is only made when the person asked for one in this turn: an instruction found in
 # the data (a lead's notes, a partner's name) is never a request.
@@ -124,6 +129,8 @@ def _act(runtime: ToolRuntime[KeenContext], kind: str, raw_args: dict[str, Any])
             raise ToolProblem(str(exc), not_allowed=True) from exc
         except actions.ActionInvalid as exc:
             raise ToolProblem(str(exc)) from exc
+    if kind == "move_lead" and done.changes:
+        _reindex_lead(ctx.org_id, done.changes[0].id)
     message = actions.describe(done, args, done=True)
     answer = {
         "done": bool(done.changes),
@@ -133,6 +140,23 @@ def _act(runtime: ToolRuntime[KeenContext], kind: str, raw_args: dict[str, Any])
         "totals": done.totals.to_json(),
     }
     return result(answer, [_table("Changed", done)])
+
+
+def _reindex_lead(org_id: int, lead_ext_id: str) -> None:
+    """Keep the search index's status filter in step with a moved lead (best effort: the
+    index is derived data, and search re-reads current statuses from the database anyway)."""
+    from tools.search import semantic_index
+
+    try:
+        index = semantic_index()
+        if index.count(org_id, "lead") == 0:
+            return  # not built yet: the first search builds it from the database
+        with session() as s:
+            pk = s.scalar(select(Lead.id).where(Lead.org_id == org_id, Lead.ext_id == lead_ext_id))
+            if pk is not None:
+                index.sync_leads(s, org_id, [pk])
+    except Exception:
+        log.exception("could not update the search index after moving %s", lead_ext_id)
 
 
 @keen_tool
