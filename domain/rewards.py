@@ -127,17 +127,25 @@ class RewardSummary:
 def reward_summary(session: Session, org_id: int, f: RewardFilter | None = None) -> RewardSummary:
     """GROUP BY status and currency; every status of the filter appears, zero when absent."""
     f = f or RewardFilter()
+    # Grouped by channel, not joined to it: an index-only pass over the rewards; each
+    # channel's currency comes from the (small) channels table afterwards.
     stmt = (
-        select(Reward.status, Channel.currency, func.count(Reward.id), func.sum(Reward.amount))
-        .join(Channel, Channel.id == Reward.channel_id)
+        select(Reward.status, Reward.channel_id, func.count(), func.sum(Reward.amount))
         .where(*f.conditions(org_id))
-        .group_by(Reward.status, Channel.currency)
+        .group_by(Reward.status, Reward.channel_id)
+    )
+    currencies = dict(
+        session.execute(select(Channel.id, Channel.currency).where(Channel.org_id == org_id))
+        .tuples()
+        .all()
     )
     counts: dict[str, int] = {}
     totals: dict[str, CurrencyTotals] = {}
-    for status, currency, count, amount in session.execute(stmt):
+    for status, channel_id, count, amount in session.execute(stmt):
         counts[status] = counts.get(status, 0) + int(count)
-        totals.setdefault(status, CurrencyTotals()).add(currency, Decimal(amount or 0))
+        totals.setdefault(status, CurrencyTotals()).add(
+            currencies[channel_id], Decimal(amount or 0)
+        )
     shown = [RewardStatus(s) for s in f.statuses] if f.statuses else list(STATUS_ORDER)
     by_status = [
         StatusTotals(s, counts.get(s.value, 0), totals.get(s.value, CurrencyTotals()))
@@ -302,6 +310,8 @@ def explain_reward(session: Session, org_id: int, reward_ext_id: str) -> RewardE
     trigger = session.get(RewardTrigger, reward.trigger_id) if reward.trigger_id else None
     lead_info = _lead_info(session, reward.lead_id)
     purchase = session.get(Purchase, reward.purchase_id) if reward.purchase_id else None
+    if purchase is None and trigger is not None and trigger.event == TriggerEvent.purchase:
+        purchase = _purchase_behind(session, reward, trigger)
     report = session.get(RewardReport, reward.report_id) if reward.report_id else None
 
     trigger_info = _trigger_info(trigger)
@@ -374,6 +384,22 @@ def _lead_info(session: Session, lead_id: int | None) -> LeadInfo | None:
         lead.status_kind,
         lead.deal_value,
     )
+
+
+def _purchase_behind(session: Session, reward: Reward, trigger: RewardTrigger) -> Purchase | None:
+    """An imported purchase reward names no purchase (dataset-format.md): the lead's latest
+    purchase, made by the reward's creation, whose amount gives exactly this reward."""
+    if reward.lead_id is None:
+        return None
+    stmt = (
+        select(Purchase)
+        .where(Purchase.lead_id == reward.lead_id, Purchase.occurred_at <= reward.created_at)
+        .order_by(Purchase.occurred_at.desc(), Purchase.id.desc())
+    )
+    for purchase in session.scalars(stmt):
+        if compute_amount(trigger.amount_type, trigger.amount, purchase.amount) == reward.amount:
+            return purchase
+    return None
 
 
 def _current_base(

@@ -143,13 +143,12 @@ def test_explain_a_purchase_reward_rule(demo: Demo) -> None:
     assert (answer["amount"], answer["trigger"]) == ("61.73", "5% of every purchase")
 
 
-@pytest.mark.xfail(
-    strict=True, reason="imported purchase rewards are not linked to their purchase yet"
-)
 def test_explain_a_purchase_reward_base(demo: Demo) -> None:
     answer = demo.call("explain_reward", {"reward_id": "rw-0066"})["answer"]
-    # README: pur-001 5% of 1,234.50 = 61.725 → 61.73
+    # README: pur-001 5% of 1,234.50 = 61.725 → 61.73 (the import names no purchase: the
+    # lead's purchase that gives exactly this amount is the base)
     assert (answer["base_amount"], answer["computed_amount"]) == ("1234.50", "61.73")
+    assert "for purchase pur-001" in answer["explanation"]
 
 
 def test_explain_a_rejected_fixed_reward(demo: Demo) -> None:
