@@ -132,6 +132,10 @@ class Lead(Base):
             "status_changed_at",
             "deal_value",
         ),
+        # The missing-information rule reads only these: an index-only scan, not the wide rows.
+        Index(
+            "ix_leads_org_contact_fields", "org_id", "company_name", "email", "phone", "deal_value"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -222,7 +226,8 @@ class Reward(Base):
         UniqueConstraint("trigger_id", "event_key"),
         Index("ix_rewards_org_status", "org_id", "status"),
         Index("ix_rewards_org_channel_created", "org_id", "channel_id", "created_at"),
-        # Newest-first lists per status, and paid-in-period lists.
+        # Newest-first lists (all statuses; per status), and paid-in-period lists.
+        Index("ix_rewards_org_created", "org_id", "created_at"),
         Index("ix_rewards_org_status_created", "org_id", "status", "created_at"),
         Index("ix_rewards_org_status_paid", "org_id", "status", "paid_at"),
         # Covering the reward totals per channel and per report (index-only aggregates).

@@ -134,11 +134,8 @@ def reward_summary(session: Session, org_id: int, f: RewardFilter | None = None)
         .where(*f.conditions(org_id))
         .group_by(Reward.status, Reward.channel_id)
     )
-    currencies = dict(
-        session.execute(select(Channel.id, Channel.currency).where(Channel.org_id == org_id))
-        .tuples()
-        .all()
-    )
+    channels = select(Channel.id, Channel.currency).where(Channel.org_id == org_id)
+    currencies = {cid: currency for cid, currency in session.execute(channels)}
     counts: dict[str, int] = {}
     totals: dict[str, CurrencyTotals] = {}
     for status, channel_id, count, amount in session.execute(stmt):
