@@ -54,6 +54,7 @@ def main(argv: list[str]) -> int:
         # static checks CI runs before the tests: lint, types of domain/ and tools/, audit
         for step in (
             [uv, "run", "ruff", "check", "."],
+            [uv, "run", "ruff", "format", "--check", "."],
             [uv, "run", "mypy"],
             [uv, "run", "python", ".ci/audit.py"],
         ):
