@@ -45,6 +45,8 @@ class Keys:
     actions_only: str  # default org, scope actions only
     revoked: str
     limited: str  # only for the rate-limit test
+    bad_input: str  # only for the many bad-input requests (they spend a rate bucket too)
+    bad_stream: str  # the same, on the stream endpoint
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,8 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
             actions_only=_key(engine, "default", ["actions"]),
             revoked=revoked,
             limited=_key(engine, "default", ["chat"]),
+            bad_input=_key(engine, "default", ["chat"]),
+            bad_stream=_key(engine, "default", ["chat"]),
         )
         yield Env(server, keys, engine, widget_secret(data_dir))
         engine.dispose()
@@ -266,11 +270,11 @@ def test_body_over_64_kb_gets_413_declared_or_chunked(env: Env) -> None:
     ],
 )
 def test_bad_input_gets_a_clear_4xx(env: Env, body: bytes, status: int, fragment: str) -> None:
-    for path in ("/api/chat", "/api/chat/stream"):
+    for path, key in (("/api/chat", env.keys.bad_input), ("/api/chat/stream", env.keys.bad_stream)):
         response = httpx.post(
             f"{env.url}{path}",
             content=body,
-            headers={**auth(env.keys.chat_2), "Content-Type": "application/json"},
+            headers={**auth(key), "Content-Type": "application/json"},
         )
         assert response.status_code == status, (path, response.text)
         assert fragment in response.json()["error"]
