@@ -21,7 +21,10 @@ from agent.offline.slots import Slots
 APPROVE = re.compile(r"\b(?:approve|accept|okay|ok)\b", re.IGNORECASE)
 REJECT = re.compile(r"\b(?:reject|decline|deny|refuse)\b", re.IGNORECASE)
 PAY = re.compile(r"\bmark\b.{0,120}\bpaid\b|\bpay(?: out)?\b|\bsettle\b|\bas paid\b", re.I)
-MOVE = re.compile(r"\b(?:move|set|change|advance|put|update)\b.{0,80}\bto\b", re.IGNORECASE)
+MOVE = re.compile(
+    r"\b(?:move|set|change|advance|put|update)\b.{0,80}\bto\b|\bmark\b.{0,60}\bas\b(?!.*\bpaid\b)",
+    re.IGNORECASE,
+)
 PURCHASE = re.compile(r"\b(?:record|log|register|add)\b.{0,40}\b(?:purchase|order|sale)\b", re.I)
 FLAG = re.compile(r"\bflag\b", re.IGNORECASE)
 THOSE = re.compile(r"\b(?:them|those|these|all of them|the ones? (?:above|listed))\b", re.I)
@@ -41,6 +44,7 @@ TO_STATUS = re.compile(
     r"\bto\s+(?:status\s+|the\s+)?[\"“']?([\w][\w &/-]*?)[\"”']?\s*(?:[.,;:!?(]|\bstatus\b|$)",
     re.IGNORECASE,
 )
+AS_STATUS = re.compile(r"\bas\s+[\"“']?([\w][\w &/-]*?)[\"”']?\s*(?:[.,;:!?(]|$)", re.I)
 AMOUNT = re.compile(r"(?<![\w.-])(\d{1,3}(?:,\d{3})+|\d+)(\.\d{1,2})?(?![\w-])")
 
 ACTION_TOOLS = (
@@ -111,7 +115,7 @@ def _move_lead(text: str, slots: Slots, leads: list[str]) -> Plan:
         return _ask("Which lead should I move? Please give me its id.")
     status = slots.statuses[-1] if slots.statuses else None
     if status is None:
-        match = TO_STATUS.search(text)
+        match = TO_STATUS.search(text) or AS_STATUS.search(text)
         status = match.group(1).strip() if match else None
     if not status:
         return _ask(f"Which status should lead {leads[0]} move to?")
@@ -249,12 +253,26 @@ def compose_action(plan: dict[str, Any], results: Sequence[ToolMessage]) -> str:
         listed = _payload(results[-1]) if results else {}
         if "error" in listed:
             return f"I couldn't find the rewards: {listed['error']}"
-        return "No rewards match that, so there is nothing to change."
+        return f"No rewards {_criteria(plan)} match, so there is nothing to change."
     payload = _payload(done[-1])
     if "error" in payload:
         return f"I can't do that: {payload['error']}"
     answer = payload.get("answer") or {}
     return str(answer.get("message") or "Done.")
+
+
+def _criteria(plan: dict[str, Any]) -> str:
+    """The selection in words: "awaiting review for Atlas Advisory in July 2026"."""
+    args = next((c["args"] for c in plan.get("calls", []) if c["name"] == "list_rewards"), {})
+    parts = [str(args["status"]).replace("_", " ")] if args.get("status") else []
+    for key, word in (("channel", "for"), ("partner", "of"), ("report_id", "in report")):
+        if args.get(key):
+            parts.append(f"{word} {args[key]}")
+    if args.get("lead_id"):
+        parts.append(f"of lead {args['lead_id']}")
+    if args.get("period"):
+        parts.append(f"in {args['period']}")
+    return " ".join(parts) or "that"
 
 
 def _payload(message: ToolMessage) -> dict[str, Any]:

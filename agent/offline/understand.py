@@ -64,8 +64,10 @@ INJECTION = re.compile(
     re.IGNORECASE,
 )
 ACTION = re.compile(
-    r"(?:^|[.!?;:,]\s*|\b(?:please|pls|can you|could you|go ahead and|now|then|and|also|just)\s+)"
-    r"(?:approve|reject|decline|mark|pay out|pay|move|record|flag|update|change|delete|remove|set|"
+    r"(?:^|[.!?;:,]\s*|\b(?:please|pls|kindly|can you|could you|would you|will you|go ahead and|"
+    r"now|then|and|also|just|i want to|i'd like to|i would like to|we need to|let's|lets)\s+)"
+    r"(?:approve|accept|reject|decline|mark|pay out|pay|settle|move|advance|record|log|register|"
+    r"flag|update|change|delete|remove|set|"
     r"create|add|edit|send|email|book|schedule|transfer|refund|cancel)\b",
     re.IGNORECASE,
 )
