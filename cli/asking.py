@@ -61,6 +61,10 @@ def _print(answer, as_json: bool, console: Console) -> None:  # type: ignore[no-
     else:
         _render(answer, console)
         console.print(f"[dim]thread {answer.thread_id}[/dim]")
+        if answer.pending_action is not None:
+            console.print(
+                f"[dim]decide with: keen resume approve|reject --thread {answer.thread_id}[/dim]"
+            )
 
 
 def run_chat(org: str | None, today: date | None, channel: str | None, console: Console) -> int:
