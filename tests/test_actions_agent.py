@@ -278,3 +278,29 @@ def test_a_moved_lead_is_found_under_its_new_status_in_search(demo_db: Path) -> 
     assert paused.pending_action is not None
     assistant.resume("t-9", admin, paused.pending_action.id, "approve")
     assert "lead-0206" in found("Lost") and "lead-0206" not in found("Meeting booked")
+
+
+def test_keen_chat_asks_yes_or_no_before_a_change(demo_db: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{demo_db}", "KEEN_TODAY": TODAY}
+    (first, _), (second, _), *_ = awaiting(demo_db, "Delta Digital")
+    typed = f"approve {first}\nn\napprove {second}\ny\n"
+    done = subprocess.run(
+        [sys.executable, "-m", "cli.main", "chat"],
+        input=typed,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("Approve this change?") == 2
+    assert "Cancelled" in done.stdout and "Approved 1 reward" in done.stdout
+    assert (status_of(demo_db, first), status_of(demo_db, second)) == (
+        "awaiting_review",
+        "approved",
+    )
