@@ -75,10 +75,12 @@ def stuck_cutoff(today: date, stuck_after_days: int | None = None) -> datetime:
 def needs_action_condition(today: date, sla_days: int | None = None) -> ColumnElement[bool]:
     """In its pipeline's first status for more than `response_sla_days` whole days.
 
-    Needs `PipelineStatus` joined on the lead's status (every query here does)."""
+    The first statuses are a (small) subquery rather than a join, so the planner can walk
+    the (org_id, status_id, …, status_changed_at) index status by status."""
     days = get_settings().response_sla_days if sla_days is None else sla_days
     cutoff = day_start(today - timedelta(days=days))
-    return and_(PipelineStatus.is_first.is_(True), Lead.status_changed_at < cutoff)
+    first = select(PipelineStatus.id).where(PipelineStatus.is_first.is_(True))
+    return and_(Lead.status_id.in_(first), Lead.status_changed_at < cutoff)
 
 
 def _blank(column: Any) -> ColumnElement[bool]:
@@ -221,7 +223,7 @@ def _lean_base(stmt: AnySelect, org_id: int, f: LeadFilter, today: date) -> AnyS
     Both joins follow non-null foreign keys, so they never change which leads match; left out,
     counts and breakdowns become index-only scans of `leads`."""
     stmt = stmt.select_from(Lead)
-    if f.statuses or f.needs_action is not None:
+    if f.statuses:
         stmt = stmt.join(PipelineStatus, Lead.status_id == PipelineStatus.id)
     if f.channel_ids is not None or f.partner_ids is not None:
         stmt = stmt.join(Channel, Lead.channel_id == Channel.id)

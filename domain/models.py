@@ -25,6 +25,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -132,6 +133,8 @@ class Lead(Base):
             "status_changed_at",
             "deal_value",
         ),
+        # The source filter is case-insensitive equality on lower(source).
+        Index("ix_leads_org_source_lower", "org_id", text("lower(source)")),
         # The missing-information rule reads only these: an index-only scan, not the wide rows.
         Index(
             "ix_leads_org_contact_fields", "org_id", "company_name", "email", "phone", "deal_value"
@@ -228,6 +231,8 @@ class Reward(Base):
         Index("ix_rewards_org_channel_created", "org_id", "channel_id", "created_at"),
         # Newest-first lists (all statuses; per status), and paid-in-period lists.
         Index("ix_rewards_org_created", "org_id", "created_at"),
+        # One lead's rewards in order (without it SQLite walks ix_rewards_org_created instead).
+        Index("ix_rewards_org_lead", "org_id", "lead_id", "created_at"),
         Index("ix_rewards_org_status_created", "org_id", "status", "created_at"),
         Index("ix_rewards_org_status_paid", "org_id", "status", "paid_at"),
         # Covering the reward totals per channel and per report (index-only aggregates).

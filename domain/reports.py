@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from domain.enums import ReportState, RewardStatus
@@ -60,7 +60,7 @@ class ReportDetail:
     """How many rewards the report has (the list may be shortened by `limit`)."""
 
 
-def _per_report(org_id: int) -> Select[Any]:
+def _per_report(org_id: int, report_key: int | None = None) -> Select[Any]:
     """One row per report: conditional counts and sums per reward status.
 
     The rewards are counted per report and status first (an index-only pass over `org_id,
@@ -74,7 +74,10 @@ def _per_report(org_id: int) -> Select[Any]:
             func.count().label("n"),
             func.sum(Reward.amount).label("amount"),
         )
-        .where(Reward.org_id == org_id, Reward.report_id.is_not(None))
+        .where(
+            Reward.org_id == org_id,
+            Reward.report_id.is_not(None) if report_key is None else Reward.report_id == report_key,
+        )
         .group_by(Reward.report_id, Reward.status)
         .subquery()
     )
@@ -113,6 +116,7 @@ def _per_report(org_id: int) -> Select[Any]:
         .join(Partner, Partner.id == Channel.partner_id)
         .outerjoin(sums, sums.c.report_id == RewardReport.id)
         .where(RewardReport.org_id == org_id)
+        .where(true() if report_key is None else RewardReport.id == report_key)
     )
     return query
 
@@ -123,9 +127,11 @@ def _query(
     overdue_days: int,
     channel_ids: Sequence[str] | None,
     period: Period | None,
+    report_key: int | None = None,
 ) -> Select[Any]:
-    """The per-report rows with state and needs-attention as SQL expressions on top."""
-    inner = _per_report(org_id)
+    """The per-report rows with state and needs-attention as SQL expressions on top
+    (`report_key`: only that report, summing only its rewards)."""
+    inner = _per_report(org_id, report_key)
     if channel_ids:
         inner = inner.where(Channel.ext_id.in_(list(channel_ids)))
     if period is not None:
@@ -256,8 +262,15 @@ def report_detail(
 ) -> ReportDetail:
     """One report's figures and its rewards (oldest first)."""
     overdue = get_settings().payout_overdue_days if overdue_days is None else overdue_days
-    sub = _query(org_id, today, overdue, None, None).subquery()
-    row = session.execute(select(sub).where(sub.c.ext_id == report_ext_id)).one_or_none()
+    key = session.scalar(
+        select(RewardReport.id).where(
+            RewardReport.org_id == org_id, RewardReport.ext_id == report_ext_id
+        )
+    )
+    row = None
+    if key is not None:
+        sub = _query(org_id, today, overdue, None, None, key).subquery()
+        row = session.execute(select(sub)).one_or_none()
     if row is None:
         raise UnknownReport(f"No reward report {report_ext_id!r} in this organization.")
     rewards, total = list_rewards(

@@ -5,6 +5,7 @@ Revises: 0003
 Create Date: 2026-12-04 23:20:00
 """
 from alembic import op
+import sqlalchemy as sa
 
 
 revision = '0004'
@@ -22,6 +23,7 @@ INDEXES = (
      ['org_id', 'company_name', 'email', 'phone', 'deal_value']),
     ('lead_status_history', 'ix_lead_status_history_org_lead', ['org_id', 'lead_id', 'changed_at']),
     ('rewards', 'ix_rewards_org_created', ['org_id', 'created_at']),
+    ('rewards', 'ix_rewards_org_lead', ['org_id', 'lead_id', 'created_at']),
     ('rewards', 'ix_rewards_org_status_created', ['org_id', 'status', 'created_at']),
     ('rewards', 'ix_rewards_org_status_paid', ['org_id', 'status', 'paid_at']),
     ('rewards', 'ix_rewards_org_channel_figures',
@@ -35,9 +37,14 @@ def upgrade() -> None:
     op.drop_index('ix_leads_org_status_changed', table_name='leads')
     for table, name, columns in INDEXES:
         op.create_index(name, table, columns, unique=False)
+    # Case-insensitive source filter: an expression index (SQLite ≥ 3.9 and PostgreSQL).
+    op.create_index(
+        'ix_leads_org_source_lower', 'leads', ['org_id', sa.text('lower(source)')], unique=False
+    )
 
 
 def downgrade() -> None:
+    op.drop_index('ix_leads_org_source_lower', table_name='leads')
     for table, name, _ in reversed(INDEXES):
         op.drop_index(name, table_name=table)
     op.create_index(
