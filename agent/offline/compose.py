@@ -124,7 +124,9 @@ def display_columns(table: dict[str, Any], rank_by: str | None = None) -> list[s
         wanted = PERFORMANCE_COLUMNS
         if rank_by:
             metric = METRIC_COLUMN.get(rank_by, rank_by)
-            wanted = ("rank", "name", "currency", metric, "lead_volume", "won_leads")
+            wanted = tuple(
+                dict.fromkeys(("rank", "name", "currency", metric, "lead_volume", "won_leads"))
+            )
     if not wanted:
         return columns[:8]
     chosen = [c for c in wanted if c in columns]

@@ -306,6 +306,10 @@ def understand(question: str, ctx: KeenContext, previous: dict[str, Any] | None)
             reply="Which channel do you mean? Please name it, or ask from the channel's page.",
         )
     calls = build_calls(intent, slots, text, phrase, ctx.channel_id, inherited)
+    if not calls and intent == "improve":
+        # no channel named: diagnose every channel; a full plan needs one channel
+        period = {"period": phrase} if phrase else {}
+        return Plan("patterns", [ToolCall("find_patterns", period)], note=WHOLE_PROGRAM_NOTE)
     if not calls:
         return Plan("clarify", reply=_missing(intent))
     if note:
@@ -315,6 +319,13 @@ def understand(question: str, ctx: KeenContext, previous: dict[str, Any] | None)
     return Plan(intent, calls, slots={"question_intent": intent, "metric": slots.metric})
 
 
+WHOLE_PROGRAM_NOTE = (
+    "_Across all channels first; name a channel (or ask from its page) for its full "
+    "improvement plan._"
+)
+ENOUGH_LEADS = re.compile(
+    r"\benough leads\b|\b(?:getting|receiving) (?:more |fewer |less )?leads\b", re.IGNORECASE
+)
 INJECTION_REFUSAL = (
     "I can't do that: I answer only from your data, I can't change it, and I don't follow "
     "instructions that try to override my rules."
@@ -366,6 +377,8 @@ def _decisive(
         return None
     if IMPROVE_ASK.search(text) and (scoped or pointed_back):
         return "improve"
+    if ENOUGH_LEADS.search(text) and not slots.flags:
+        return "channel_metrics" if scoped else "metric_ranking"
     if slots.pattern and intent not in ("advice", "improve"):
         return "improve" if scoped else "patterns"
     if (

@@ -56,7 +56,7 @@ METRICS: tuple[tuple[str, str], ...] = (
         "won_leads",
     ),
     (
-        r"lead volume|most leads|fewest leads|least leads|number of leads|sent the most|\bvolume\b|how many leads|sends? (?:us )?the most",
+        r"lead volume|most leads|fewest leads|least leads|number of leads|sent the most|\bvolume\b|how many leads|sends? (?:us )?the most|enough leads|(?:getting|get|receiving) (?:more |fewer |less )?leads\b",
         "lead_volume",
     ),
 )
