@@ -64,16 +64,21 @@ class RewardFilter:
     report_id: str | None = None
     period: Period | None = None
     date_field: DateField = "created"
+    reward_keys: tuple[int, ...] | None = None  # set by `with_keys`: the matching rewards
 
     def resolved(self, session: Session, org_id: int) -> list[ColumnElement[bool]]:
-        """Like `conditions`; a lead's or a report's rewards (a few dozen) are looked up first
-        and then named by primary key.
+        """`conditions` of `with_keys`: what the queries below filter by."""
+        return self.with_keys(session, org_id).conditions(org_id)
+
+    def with_keys(self, session: Session, org_id: int) -> RewardFilter:
+        """This filter with a lead's or a report's rewards (a few dozen) looked up once and
+        named by primary key; callers running several queries resolve it once.
 
         Without statistics SQLite's planner walks all the organization's rewards in date
         (or channel) order to spare a sort, checking each against the lead or report — at
         1M leads a second or two; a plain lookup by (org_id, lead_id|report_id) is a few ms."""
-        if not self.lead_ids and self.report_id is None:
-            return self.conditions(org_id)
+        if self.reward_keys is not None or (not self.lead_ids and self.report_id is None):
+            return self
         conds = replace(self, report_id=None).conditions(org_id)
         if self.report_id is not None:
             report = session.scalar(
@@ -83,14 +88,14 @@ class RewardFilter:
             )
             conds.append(Reward.report_id == report if report is not None else false())
         ids = session.scalars(select(Reward.id).where(*conds).limit(_BY_KEY_MAX + 1)).all()
-        if len(ids) > _BY_KEY_MAX:
-            return conds
-        # The ids are this organization's already; an org_id term here would tempt SQLite
-        # back into the (org_id, created_at) walk.
-        return [Reward.id.in_(list(ids)) if ids else false()]
+        return self if len(ids) > _BY_KEY_MAX else replace(self, reward_keys=tuple(ids))
 
     def conditions(self, org_id: int) -> list[ColumnElement[bool]]:
         """WHERE clauses on `rewards` (subqueries, so they work with any joins)."""
+        if self.reward_keys is not None:
+            # Already this organization's rewards; an org_id term here would tempt SQLite
+            # back into the (org_id, created_at) walk.
+            return [Reward.id.in_(list(self.reward_keys)) if self.reward_keys else false()]
         conds: list[ColumnElement[bool]] = [Reward.org_id == org_id]
         if self.statuses:
             conds.append(Reward.status.in_([RewardStatus(s).value for s in self.statuses]))

@@ -135,6 +135,7 @@ def list_rewards(
             period=None if when.is_all_time else when,
             date_field=dated_by,
         )
+        f = f.with_keys(s, ctx.org_id)  # a lead's or report's rewards: looked up once
         summary = reward_summary(s, ctx.org_id, f)
         rows, total = reward_queries.list_rewards(
             s, ctx.org_id, f, limit=FULL_ROWS, total=summary.count
