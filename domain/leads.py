@@ -31,6 +31,8 @@ from domain.periods import ALL_TIME, Period
 from domain.settings import get_settings
 
 # Keys of the three ways a lead can lack information (metrics.md, "Missing information").
+# `owner` values that mean "leads nobody owns" rather than a name to look for
+NO_OWNER = frozenset({"none", "nobody", "no owner", "unassigned", "unowned", "-"})
 MISSING_CONTACT = "email_or_phone"
 MISSING_DEAL_VALUE = "deal_value"
 MISSING_COMPANY = "company_name"
@@ -196,7 +198,9 @@ def filter_conditions(org_id: int, f: LeadFilter, today: date) -> list[ColumnEle
     conds += _bool_filter(f.stuck, stuck_condition(today))
     conds += _bool_filter(f.needs_action, needs_action_condition(today))
     conds += _bool_filter(f.missing_information, missing_information_condition())
-    if f.owner:
+    if f.owner and f.owner.strip().lower() in NO_OWNER:
+        conds.append(or_(Lead.owner.is_(None), func.trim(Lead.owner) == ""))
+    elif f.owner:
         conds.append(Lead.owner.ilike(_like_pattern(f.owner), escape="\\"))
     if f.source:
         conds.append(func.lower(Lead.source) == f.source.strip().lower())

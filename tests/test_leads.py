@@ -163,6 +163,8 @@ def test_filters(session: Session, crm: World) -> None:
     assert ids(period=march) == ["L1", "L5", "L2"]
     assert ids(owner="MARIA") == ["L1", "L2"]
     assert ids(owner="lopez") == ["L1"]
+    assert ids(owner="none") == ["L4", "L5", "L3"]  # the builder gives L3-L5 no owner
+    assert ids(owner="Unassigned") == ids(owner="none")
     # custom property: value case-insensitive; the key as given or lower-cased
     assert ids(properties={"industry": "saas"}) == ["L1"]
     assert ids(properties={"Industry": "SAAS"}) == ["L4", "L1"]

@@ -8,7 +8,7 @@ from langchain.tools import ToolRuntime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from domain.leads import LeadFilter, LeadOrder, LeadRow, lead_detail, list_leads
+from domain.leads import NO_OWNER, LeadFilter, LeadOrder, LeadRow, lead_detail, list_leads
 from domain.models import Lead
 from tools.common import (
     FULL_ROWS,
@@ -102,7 +102,7 @@ def find_leads(
         stuck: True for open leads unchanged for more than 14 days.
         needs_action: True for leads in the first status for more than 2 days.
         missing_information: True for leads without email and phone, deal value or company.
-        owner: Part of the owner's name.
+        owner: Part of the owner's name; "none" for leads nobody owns.
         source: Where the lead came from, e.g. "event", "webinar", "referral".
         property_name: Custom property, e.g. "industry" (with property_value).
         property_value: Value the custom property must equal.
@@ -142,7 +142,7 @@ def find_leads(
         *([f"{status_kind} leads"] if status_kind else []),
         *([f"channel {ch.name}"] if ch else []),
         *([f"partner {pa.name}"] if pa else []),
-        *([f"owner {owner}"] if owner else []),
+        *([_owner_words(owner)] if owner else []),
         *([f"source {source}"] if source else []),
         *([f"{property_name} = {property_value}"] if property_name else []),
         *([f"text '{text}'"] if text else []),
@@ -230,3 +230,7 @@ def get_lead(lead_id: str, *, runtime: ToolRuntime[KeenContext]) -> Pair:
             )
         )
     return result({"lead": lead}, tables)
+
+
+def _owner_words(owner: str) -> str:
+    return "no owner" if owner.strip().lower() in NO_OWNER else f"owner {owner}"

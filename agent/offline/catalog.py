@@ -26,6 +26,12 @@ class Mentions:
     ambiguous: list[tuple[str, list[str]]] = field(default_factory=list)
 
 
+NO_OWNER_WORDS = re.compile(
+    r"\b(?:no|without an?|missing an?|lacking an?) owners?\b|\bunassigned\b|\bunowned\b|"
+    r"\bnot (?:yet )?assigned\b|\bnobody owns\b|\bno one owns\b|\bowned by (?:nobody|no one)\b"
+)
+
+
 @dataclass
 class Catalog:
     org_id: int
@@ -113,6 +119,8 @@ class Catalog:
 
     def owner_in(self, text: str) -> str | None:
         lowered = text.lower()
+        if NO_OWNER_WORDS.search(lowered):
+            return "none"
         for owner in self.owners:
             if re.search(rf"\b{re.escape(owner.lower())}\b", lowered):
                 return owner
