@@ -122,6 +122,7 @@ class LeadFilter:
     status_kinds: Sequence[str] | None = None  # open / won / lost
     period: Period = ALL_TIME  # on created_at
     stuck: bool | None = None
+    stuck_days: int | None = None  # with `stuck`: unchanged for more than this (default 14)
     needs_action: bool | None = None
     missing_information: bool | None = None
     owner: str | None = None  # case-insensitive substring of the owner
@@ -195,7 +196,7 @@ def filter_conditions(org_id: int, f: LeadFilter, today: date) -> list[ColumnEle
     if f.status_kinds:
         conds.append(Lead.status_kind.in_([k.strip().lower() for k in f.status_kinds]))
     conds += period_condition(Lead.created_at, f.period)
-    conds += _bool_filter(f.stuck, stuck_condition(today))
+    conds += _bool_filter(f.stuck, stuck_condition(today, f.stuck_days))
     conds += _bool_filter(f.needs_action, needs_action_condition(today))
     conds += _bool_filter(f.missing_information, missing_information_condition())
     if f.owner and f.owner.strip().lower() in NO_OWNER:

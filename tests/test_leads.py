@@ -165,6 +165,11 @@ def test_filters(session: Session, crm: World) -> None:
     assert ids(owner="lopez") == ["L1"]
     assert ids(owner="none") == ["L4", "L5", "L3"]  # the builder gives L3-L5 no owner
     assert ids(owner="Unassigned") == ids(owner="none")
+    # stuck: open and unchanged > 14 days (L4 41 days, L1 40, L2 9 on 2026-04-10); another
+    # threshold moves the line (L3 won and L5 lost are never stuck)
+    assert ids(stuck=True) == ["L4", "L1"]
+    assert ids(stuck=True, stuck_days=40) == ["L4"]
+    assert ids(stuck=True, stuck_days=5) == ["L4", "L1", "L2"]
     # custom property: value case-insensitive; the key as given or lower-cased
     assert ids(properties={"industry": "saas"}) == ["L1"]
     assert ids(properties={"Industry": "SAAS"}) == ["L4", "L1"]

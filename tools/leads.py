@@ -79,6 +79,7 @@ def find_leads(
     status_kind: Literal["open", "won", "lost"] | None = None,
     period: str | None = None,
     stuck: bool | None = None,
+    stuck_days: int | None = None,
     needs_action: bool | None = None,
     missing_information: bool | None = None,
     owner: str | None = None,
@@ -86,6 +87,7 @@ def find_leads(
     property_name: str | None = None,
     property_value: str | None = None,
     text: str | None = None,
+    sort: LeadOrder | None = None,
     limit: int = 20,
     *,
     runtime: ToolRuntime[KeenContext],
@@ -100,6 +102,7 @@ def find_leads(
         status_kind: Kind of the current status.
         period: When the leads were created, e.g. "last month", "Q3 2026"; omit for all time.
         stuck: True for open leads unchanged for more than 14 days.
+        stuck_days: With stuck, another number of days, e.g. 30.
         needs_action: True for leads in the first status for more than 2 days.
         missing_information: True for leads without email and phone, deal value or company.
         owner: Part of the owner's name; "none" for leads nobody owns.
@@ -107,6 +110,7 @@ def find_leads(
         property_name: Custom property, e.g. "industry" (with property_value).
         property_value: Value the custom property must equal.
         text: Words to find in contact, company, email or notes.
+        sort: Row order, e.g. deal_value (largest first); default newest.
         limit: Rows to show (the full list goes to the data).
     """
     ctx = context_of(runtime)
@@ -124,6 +128,7 @@ def find_leads(
             status_kinds=[status_kind] if status_kind else None,
             period=when,
             stuck=stuck,
+            stuck_days=stuck_days if stuck else None,
             needs_action=needs_action,
             missing_information=missing_information,
             owner=owner or None,
@@ -132,10 +137,10 @@ def find_leads(
             text=text or None,
             today=ctx.today,
         )
-        order: LeadOrder = "longest_in_status" if stuck or needs_action else "newest"
+        order: LeadOrder = sort or ("longest_in_status" if stuck or needs_action else "newest")
         rows, total = list_leads(s, ctx.org_id, f, limit=FULL_ROWS, order=order)
     words = [
-        *_flag_words("stuck", stuck),
+        *_flag_words(f"stuck over {stuck_days} days" if stuck and stuck_days else "stuck", stuck),
         *_flag_words("needs action", needs_action),
         *_flag_words("missing information", missing_information),
         *([f"status {status_name}"] if status_name else []),

@@ -169,8 +169,13 @@ def _plural(n: int, word: str, plural: str | None = None) -> str:
 
 def _leads(a: dict[str, Any], args: dict[str, Any], intent: str) -> str:
     filters = a.get("filters")
-    what = f" ({filters})" if filters else ""
-    return f"{_plural(a['count'], 'lead')} match{'es' if a['count'] == 1 else ''}{what}."
+    if not filters or filters == "none":
+        head = f"{_plural(a['count'], 'lead')} in all."
+    else:
+        head = f"{_plural(a['count'], 'lead')} match{'es' if a['count'] == 1 else ''} ({filters})."
+    if args.get("sort") == "deal_value":
+        head += " Largest deal values first."
+    return head
 
 
 def _lead(a: dict[str, Any], args: dict[str, Any], intent: str) -> str:

@@ -252,6 +252,12 @@ def lead_filters(
         args["status_kind"] = slots.status_kind
     for flag in slots.flags:
         args[flag] = True
+    if slots.stuck_days:
+        args["stuck_days"] = slots.stuck_days
+    if slots.lead_sort:
+        args["sort"] = slots.lead_sort
+        if slots.top:
+            args["limit"] = slots.top
     if slots.owner:
         args["owner"] = slots.owner
     if slots.source:

@@ -38,6 +38,8 @@ class Slots:
     owner: str | None = None
     source: str | None = None
     custom_property: tuple[str, str] | None = None
+    stuck_days: int | None = None
+    lead_sort: str | None = None
 
     @property
     def names_something(self) -> bool:
@@ -126,4 +128,16 @@ def extract(question: str, today: date, catalog: Catalog) -> Slots:
     elif vocab.CHANNEL_WORDS.search(text):
         slots.group_by = "channel"
     slots.record_ids = _record_ids(question, span)
+    slots.stuck_days = _stuck_days(text)
+    if slots.stuck_days and "stuck" not in slots.flags:
+        slots.flags.append("stuck")
+    slots.lead_sort = vocab.first_match(vocab.LEAD_SORT, text)
     return slots
+
+
+def _stuck_days(text: str) -> int | None:
+    m = vocab.STUCK_DAYS.search(text)
+    if not m:
+        return None
+    per = {"d": 1, "w": 7, "m": 30}[m.group(2)[0].lower()]
+    return int(m.group(1)) * per

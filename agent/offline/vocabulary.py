@@ -106,7 +106,7 @@ FLAGS: tuple[tuple[str, str], ...] = (
         "needs_action",
     ),
     (
-        r"missing (?:info|information|data|details|fields?|contact)|incomplete|without (?:an? )?(?:email|phone|deal value|company)|no (?:email|phone|deal value|company)|lacks? (?:an? )?(?:info|details|deal value|email|phone|company)|lacking",
+        r"missing (?:info|information|data|details|fields?|contact)|missing (?:an? |their |the )?(?:email|phone|e-mail|deal value|company)|incomplete|without (?:an? )?(?:email|phone|deal value|company)|no (?:email|phone|deal value|company)|lacks? (?:an? )?(?:info|details|deal value|email|phone|company)|lacking",
         "missing_information",
     ),
 )
@@ -138,3 +138,19 @@ def all_matches(table: tuple[tuple[str, str], ...], text: str) -> list[str]:
         if meaning not in found and re.search(pattern, text):
             found.append(meaning)
     return found
+
+
+# "stuck for more than 30 days", "sitting in a status over 3 weeks": another stuck threshold
+STUCK_DAYS = re.compile(
+    r"(?:stuck|sitting|waiting|idle|unchanged|not moved|in (?:the same )?(?:status|stage))"
+    r"[^.?!]{0,20}?(?:for )?(?:more than|over|longer than|at least|>\s*)\s*(\d{1,3})\s*"
+    r"(days?|weeks?|months?)",
+    re.IGNORECASE,
+)
+LEAD_SORT: tuple[tuple[str, str], ...] = (
+    (
+        r"(?:by|highest|largest|biggest|top)\s+(?:\w+\s+)?deal(?:s| value| size)|biggest deals|largest deals|most valuable",
+        "deal_value",
+    ),
+    (r"\boldest\b|longest ago|first (?:created|submitted)", "oldest"),
+)
