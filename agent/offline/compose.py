@@ -501,16 +501,18 @@ def compose_answer(
                     + rendered
                 )
         sections.append("\n\n".join(parts))
-        if payload.get("period"):
-            periods.append(payload["period"])
+        periods.append(payload.get("period") or "")
         if name == "lead_funnel" and answer.get("most_stuck_status"):
             facts["most_stuck_status"] = answer["most_stuck_status"]
         if name == "list_rewards" and payload.get("tables"):
             facts["rewards"] = _reward_facts(payload["tables"][0])
+    unique_periods = [p for p in dict.fromkeys(periods) if p]
+    if len(unique_periods) > 1 and len(periods) == len(sections):
+        # "this month vs last month": each section says which period it covers
+        sections = [f"**{p}**\n\n{t}" if p else t for t, p in zip(sections, periods, strict=True)]
     text = "\n\n".join(sections) if sections else "I found nothing to answer with."
-    unique_periods = list(dict.fromkeys(periods))
-    if unique_periods:
-        text += "\n\nPeriod: " + "; ".join(unique_periods) + "."
+    if len(unique_periods) == 1:
+        text += f"\n\nPeriod: {unique_periods[0]}."
     return text, facts
 
 

@@ -175,6 +175,23 @@ def _period_phrase(question: str, slots: Slots, today: Any) -> str | None:
     return question[start:end].strip()
 
 
+COMPARED_WITH = re.compile(r"\s(?:vs\.?|versus|compared (?:to|with)|against)\s", re.IGNORECASE)
+
+
+def _second_period(question: str, today: Any) -> str | None:
+    """ "this month vs last month": the period after the comparison word, if another one."""
+    from domain.periods import find_period
+
+    parts = COMPARED_WITH.split(question, maxsplit=1)
+    if len(parts) != 2:
+        return None
+    found = find_period(parts[1], today)
+    if not found:
+        return None
+    start, end = found[1]
+    return parts[1][start:end].strip()
+
+
 def _record_intent(slots: Slots, records: dict[str, str], question: str) -> Plan | None:
     """A question naming a lead, reward or report id is about that record."""
     for rid in slots.record_ids:
@@ -306,6 +323,9 @@ def understand(question: str, ctx: KeenContext, previous: dict[str, Any] | None)
             reply="Which channel do you mean? Please name it, or ask from the channel's page.",
         )
     calls = build_calls(intent, slots, text, phrase, ctx.channel_id, inherited)
+    other = _second_period(text, ctx.today) if phrase else None
+    if calls and other and other != phrase:
+        calls += build_calls(intent, slots, text, other, ctx.channel_id, inherited)
     if not calls and intent == "improve":
         # no channel named: diagnose every channel; a full plan needs one channel
         period = {"period": phrase} if phrase else {}
