@@ -192,6 +192,26 @@ def _second_period(question: str, today: Any) -> str | None:
     return parts[1][start:end].strip()
 
 
+SOURCE_ASK = re.compile(
+    r"\b(?:came|come|comes|coming|sourced|originat(?:ed|ing)) (?:in )?(?:from|via|through) "
+    r"(?:the |a |an |our )?([a-z][\w-]*(?: [a-z][\w-]*)?)",
+    re.IGNORECASE,
+)
+
+
+def _unknown_source(text: str, slots: Slots, sources: list[str]) -> str | None:
+    """ "Leads that came from the website" when no source is called that: say which exist."""
+    asked = SOURCE_ASK.search(text)
+    if asked is None or slots.source or slots.channels or slots.partners or not sources:
+        return None
+    if slots.period is not None or slots.this_channel:
+        return None
+    return (
+        f"No lead source is called “{asked.group(1)}”. The sources in your data are "
+        f"{', '.join(sources)}. Which one do you mean?"
+    )
+
+
 def _record_intent(slots: Slots, records: dict[str, str], question: str) -> Plan | None:
     """A question naming a lead, reward or report id is about that record."""
     for rid in slots.record_ids:
@@ -258,6 +278,9 @@ def understand(question: str, ctx: KeenContext, previous: dict[str, Any] | None)
         )
     if THAT_RECORD.search(text) and not slots.record_ids and not previous:
         return Plan("clarify", reply="Which one do you mean? Please give me its id.")
+    unknown_source = _unknown_source(text, slots, catalog.sources)
+    if unknown_source is not None:
+        return Plan("clarify", reply=unknown_source)
     earlier = _earlier_reward(text, slots, previous)
     if earlier:
         return Plan("reward_explain", [ToolCall("explain_reward", {"reward_id": earlier})])
