@@ -23,7 +23,6 @@ from sqlalchemy import (
     literal,
     null,
     select,
-    true,
     type_coerce,
 )
 from sqlalchemy.orm import Session
@@ -191,10 +190,6 @@ Measured = ChannelMetrics | GroupMetrics
 
 
 # --- queries ------------------------------------------------------------------------------------
-
-
-def _all(conds: Sequence[ColumnElement[bool]]) -> ColumnElement[bool]:
-    return and_(true(), *conds)
 
 
 def _sum_flag(condition: ColumnElement[bool]) -> Any:
