@@ -133,6 +133,10 @@ class Lead(Base):
             "status_changed_at",
             "deal_value",
         ),
+        # The planner's catalog lists the distinct owners and sources: an index walk, not a
+        # scan of every lead (0.8 s each at 1M leads on SQLite).
+        Index("ix_leads_org_owner", "org_id", "owner"),
+        Index("ix_leads_org_source", "org_id", "source"),
         # The source filter is case-insensitive equality on lower(source).
         Index("ix_leads_org_source_lower", "org_id", text("lower(source)")),
         # The missing-information rule reads only these: an index-only scan, not the wide rows.
