@@ -13,6 +13,7 @@ from agent.middleware import (
     GroundingMiddleware,
     OfflineFallbackMiddleware,
     OfflinePlannerMiddleware,
+    ToolSelectionMiddleware,
     tool_errors,
 )
 from tools.context import KeenContext
@@ -36,7 +37,11 @@ def build_graph(model: str, checkpointer: BaseCheckpointSaver | None) -> Any:
         from agent.llm import openai_chat_model, provider_errors
 
         chat_model = openai_chat_model(model.split(":", 1)[1])
-        middleware += [OfflineFallbackMiddleware(provider_errors()), GroundingMiddleware()]
+        middleware += [
+            ToolSelectionMiddleware(),
+            OfflineFallbackMiddleware(provider_errors()),
+            GroundingMiddleware(),
+        ]
     else:
         raise ValueError(f"Unknown model {model!r}: use 'offline' or 'openai:MODEL'.")
     middleware += [

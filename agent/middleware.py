@@ -142,3 +142,60 @@ class OfflinePlannerMiddleware(AgentMiddleware):
         from agent.offline.planner import OfflinePlanner
 
         return handler(request.override(model=OfflinePlanner(context=request.runtime.context)))
+
+
+class ToolSelectionMiddleware(AgentMiddleware):
+    """Model mode: send the schemas of the tools this question needs, not all eighteen.
+
+    The offline planner's reading of the question picks them (no model call, a few ms): the
+    tools of its plan, plus the tools already called this turn. When it cannot tell (it would
+    ask back), every read tool is sent; action tools only when the message asks for a change.
+    """
+
+    def wrap_model_call(
+        self, request: ModelRequest, handler: Callable[[ModelRequest], ModelResponse]
+    ) -> ModelResponse:
+        wanted = selected_tools(request)
+        if wanted is not None:
+            request = request.override(tools=[t for t in request.tools if _name(t) in wanted])
+        return handler(request)
+
+
+def _name(tool: Any) -> str:
+    return str(getattr(tool, "name", None) or (tool.get("name") if isinstance(tool, dict) else ""))
+
+
+def selected_tools(request: ModelRequest) -> set[str] | None:
+    """The tool names for this call, or None for all of them."""
+    from agent.offline.planner import previous_plan
+    from agent.offline.understand import understand
+    from tools.actions import ACTION_TOOL_NAMES, asks_for_change
+
+    question = last_question(request.messages)
+    turn = current_turn(request.messages)
+    history = request.messages[: len(request.messages) - len(turn) - 1]
+    try:
+        plan = understand(question, request.runtime.context, previous_plan(history))
+    except Exception:  # the planner's reading is a hint; without it, send everything
+        log.exception("tool selection failed; all tools are sent")
+        return None
+    called = {c["name"] for m in turn if isinstance(m, AIMessage) for c in m.tool_calls}
+    planned = {c.name for c in plan.calls}
+    then = (plan.slots or {}).get("then")
+    if then:
+        planned.add(then["tool"])
+    if planned and planned <= called and not _any_failed(turn):
+        return set()  # every planned result is in: this call writes the answer
+    names = planned | called
+    if not plan.calls and plan.intent != "refuse":
+        # the planner would ask back or decline: the model may read it better, with every
+        # read tool at hand
+        names |= {_name(t) for t in request.tools} - ACTION_TOOL_NAMES
+    if not asks_for_change(question):
+        names -= ACTION_TOOL_NAMES
+    return names
+
+
+def _any_failed(turn: list[Any]) -> bool:
+    """A tool result of this turn is an error: the model may need to call again."""
+    return any(isinstance(m, ToolMessage) and str(m.content).startswith('{"error"') for m in turn)

@@ -88,10 +88,22 @@ def test_tool_call_then_answer_has_the_offline_answer_shape(llm_env: pytest.Monk
     first, second = stub.requests
     assert first["model"] == "stub-model"
     assert TODAY in messages_of(first, "system")[0]["content"]
-    assert any(t["function"]["name"] == "list_reward_reports" for t in first["tools"])
+    # only the schema the question needs is sent, and none once its result is in
+    assert [t["function"]["name"] for t in first["tools"]] == ["list_reward_reports"]
+    assert not second.get("tools")
     tool_results = messages_of(second, "tool")
     assert [m["tool_call_id"] for m in tool_results] == ["call_1"]
     assert json.loads(tool_results[0]["content"])["answer"]["needs_attention"] == 7
+
+
+def test_an_unclear_question_gets_every_read_tool_and_no_action(
+    llm_env: pytest.MonkeyPatch,
+) -> None:
+    with openai_stub([text_reply("Could you say which channel you mean?")]) as stub:
+        ask_stub(llm_env, stub.base_url, "hmm, what about that thing from before?")
+    sent = {t["function"]["name"] for t in stub.requests[0]["tools"]}
+    assert {"find_leads", "list_rewards", "channel_performance"} <= sent
+    assert "approve_rewards" not in sent and "mark_rewards_paid" not in sent
 
 
 def test_a_429_is_retried_and_the_answer_arrives(llm_env: pytest.MonkeyPatch) -> None:
