@@ -249,7 +249,10 @@ class Assistant:
 
     @staticmethod
     def _config(thread_id: str) -> dict[str, Any]:
-        return {"configurable": {"thread_id": thread_id}, "recursion_limit": RECURSION_LIMIT}
+        return {
+            "configurable": {"thread_id": thread_id},
+            "recursion_limit": RECURSION_LIMIT,
+        }
 
     def stream(
         self,
