@@ -30,6 +30,13 @@ def _sizes(found: dict) -> list[str]:
     return [*(s for s in SIZES if s in seen), *sorted(seen - set(SIZES))]
 
 
+def _ordered(found: dict, suite: str) -> list[tuple[tuple[str, str, str], dict[str, Any]]]:
+    """One suite's results by size (demo, 100k, 1m, others) then database."""
+    sizes = _sizes(found)
+    rows = [(k, v) for k, v in found.items() if k[0] == suite]
+    return sorted(rows, key=lambda kv: (sizes.index(kv[0][1]), DBS.index(kv[0][2])))
+
+
 def _ms(value: float | None) -> str:
     if value is None:
         return "–"
@@ -107,7 +114,7 @@ def warm_section(found: dict) -> list[str]:
 
 def http_section(found: dict) -> list[str]:
     out = ["### HTTP server under load (POST /api/chat, offline)", ""]
-    rows = [(k, v) for k, v in found.items() if k[0] == "http"]
+    rows = _ordered(found, "http")
     if not rows:
         return [*out, "Not measured in this run.", ""]
     out += [
@@ -143,7 +150,7 @@ def http_section(found: dict) -> list[str]:
 
 def cost_section(found: dict) -> list[str]:
     out = ["### Model mode: calls and tokens per question, Keen vs LangChain's SQL agent", ""]
-    rows = [(k, v) for k, v in found.items() if k[0] == "cost"]
+    rows = _ordered(found, "cost")
     if not rows:
         return [*out, "Not measured in this run.", ""]
     for (_, size, db), r in rows:
@@ -166,7 +173,7 @@ def cost_section(found: dict) -> list[str]:
 
 def cold_section(found: dict) -> list[str]:
     out = ["### Cold start and memory", ""]
-    rows = [(k, v) for k, v in found.items() if k[0] == "cold"]
+    rows = _ordered(found, "cold")
     if not rows:
         return [*out, "Not measured in this run.", ""]
     out += [
