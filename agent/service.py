@@ -249,13 +249,7 @@ class Assistant:
 
     @staticmethod
     def _config(thread_id: str) -> dict[str, Any]:
-        # One worker thread per run: the tools take milliseconds, and LangGraph starting a
-        # thread per parallel step cost more than it saved (about a tenth of a warm answer).
-        return {
-            "configurable": {"thread_id": thread_id},
-            "recursion_limit": RECURSION_LIMIT,
-            "max_concurrency": 1,
-        }
+        return {"configurable": {"thread_id": thread_id}, "recursion_limit": RECURSION_LIMIT}
 
     def stream(
         self,
