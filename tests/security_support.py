@@ -13,9 +13,6 @@ import csv
 import json
 import os
 import shutil
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -30,7 +27,7 @@ from domain.api_keys import create_key
 from domain.db import make_engine, migrate, session_scope
 from domain.importer import load_dataset
 from slack_bot.testing import FakeSlack, serve
-from web.testing import ROOT, free_port, server_env
+from web.testing import ROOT, RunningServer, running_server
 
 DEMO = ROOT / "evals" / "fixtures" / "demo"
 OTHER = ROOT / "evals" / "fixtures" / "other-org"
@@ -131,7 +128,7 @@ def leaks(text: str, marks: Iterable[str], asked: str = "") -> list[str]:
 @dataclass
 class SecurityServer:
     url: str
-    process: subprocess.Popen[bytes]
+    pid: int
     log_path: Path
     data_dir: Path
     env: dict[str, str]
@@ -154,7 +151,7 @@ class SecurityServer:
 
     def rss_kb(self) -> int:
         """Resident memory of the server process (kB, from /proc)."""
-        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
         raise RuntimeError("no VmRSS")
@@ -204,37 +201,13 @@ def _key(url: str, org: str) -> str:
 
 @contextmanager
 def start_server(
-    data_dir: Path, extra_env: dict[str, str] | None = None, startup_timeout: float = 240
-) -> Iterator[tuple[str, subprocess.Popen[bytes], Path, dict[str, str]]]:
-    """`keen serve` (no demo) on a free loopback port; yields (url, process, log, env)."""
-    env = server_env(data_dir, {"KEEN_TODAY": TODAY, **(extra_env or {})})
-    port = free_port()
-    log_path = data_dir / f"server-{port}.log"
-    command = [sys.executable, "-m", "cli.main", "serve", "--port", str(port)]
-    with log_path.open("w") as log:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + startup_timeout
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"keen serve exited early:\n{log_path.read_text()}")
-            try:
-                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"keen serve did not start in time:\n{log_path.read_text()}")
-            time.sleep(0.3)
-        yield url, process, log_path, env
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    data_dir: Path, extra_env: dict[str, str] | None = None
+) -> Iterator[RunningServer]:
+    """`keen serve` (no demo) on a free loopback port, today pinned for the figures."""
+    with running_server(
+        data_dir, demo=False, extra_env={"KEEN_TODAY": TODAY, **(extra_env or {})}
+    ) as srv:
+        yield srv
 
 
 @pytest.fixture(scope="session")
@@ -264,13 +237,13 @@ def security_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Securi
             "SLACK_API_URL": fake.api_url,
             "SLACK_USER_MAP": f"{SLACK_A}={ORG_A}:{USER_A},{SLACK_B}={ORG_B}:{USER_B}",
         }
-        with start_server(data_dir, extra) as (url, process, log_path, env):
+        with start_server(data_dir, extra) as srv:
             yield SecurityServer(
-                url=url,
-                process=process,
-                log_path=log_path,
+                url=srv.url,
+                pid=srv.pid,
+                log_path=srv.log_path,
                 data_dir=data_dir,
-                env=env,
+                env=srv.env,
                 db_url=db_url,
                 key_a=key_a,
                 key_b=key_b,

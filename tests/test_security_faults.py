@@ -154,8 +154,8 @@ def fault_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultServ
         "KEEN_RATE_LIMIT_BURST": "100000",
     }
     try:
-        with start_server(data_dir, extra) as (server_url, _process, log_path, _env):
-            yield FaultServer(server_url, key, stub, log_path)
+        with start_server(data_dir, extra) as server:
+            yield FaultServer(server.url, key, stub, server.log_path)
     finally:
         stub.stop()
 

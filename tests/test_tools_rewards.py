@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import pytest
-
 from tests.test_tools_common import Demo, demo, demo_data, table
 
 __all__ = ["demo", "demo_data"]
