@@ -27,7 +27,7 @@ def _tune_sqlite(engine: Engine) -> None:
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=30000")
-        cur.execute("PRAGMA cache_size=-200000")
+        cur.execute("PRAGMA cache_size=-65536")  # 64 MiB a connection (a server pools several)
         cur.execute("PRAGMA temp_store=MEMORY")
         cur.close()
 

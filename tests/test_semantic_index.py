@@ -220,6 +220,14 @@ def test_partner_notes_are_searched_only_when_asked(session: Session, scene: Sce
     assert ids(mixed) == ["P-acme"]
 
 
+def test_one_kind_can_be_rebuilt_alone(session: Session, scene: Scene) -> None:
+    """Partner notes are indexed without embedding every lead note (a million at scale)."""
+    scene.world.partner("Acme Resellers", ext_id="P-acme", notes="Prefers quarterly check-ins.")
+    idx = SemanticIndex()
+    assert idx.rebuild(session, scene.org_id, kinds=("partner",)) == SyncStats(embedded=1)
+    assert (idx.count(scene.org_id, "partner"), idx.count(scene.org_id, "lead")) == (1, 0)
+
+
 def test_playbook_entries(index: SemanticIndex, scene: Scene) -> None:
     playbook = {
         "low lead volume": ["Schedule a check-in with the partner."],

@@ -61,8 +61,8 @@ def _ensure_indexed(idx: SemanticIndex, s: Session, org_id: int, kind: str) -> N
         if idx.count(org_id, kind) == 0:
             if kind == "playbook":
                 idx.index_playbook(org_id)
-            else:
-                idx.rebuild(s, org_id)
+            else:  # only this kind: partner notes must not wait for a million lead notes
+                idx.rebuild(s, org_id, kinds=(kind,))
         _ready.add(key)
 
 

@@ -354,10 +354,15 @@ class SemanticIndex:
         col = self._collection(org_id, kind)
         return self._write_all(col, batches, self._ids(col))
 
-    def rebuild(self, session: Session, org_id: int) -> SyncStats:
-        """Bring the organization's lead and partner notes in line with the database."""
-        stats = self._replace(org_id, "lead", _lead_docs(session, org_id))
-        stats.add(self._replace(org_id, "partner", _partner_docs(session, org_id)))
+    def rebuild(
+        self, session: Session, org_id: int, kinds: Iterable[str] = ("lead", "partner")
+    ) -> SyncStats:
+        """Bring the organization's lead and/or partner notes in line with the database."""
+        stats = SyncStats()
+        if "lead" in kinds:
+            stats.add(self._replace(org_id, "lead", _lead_docs(session, org_id)))
+        if "partner" in kinds:
+            stats.add(self._replace(org_id, "partner", _partner_docs(session, org_id)))
         return stats
 
     def sync_leads(self, session: Session, org_id: int, lead_ids: Iterable[int]) -> SyncStats:
