@@ -252,3 +252,16 @@ def create_app(
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics, routes=routes)
     app.add_middleware(RequestIdMiddleware)  # outermost: its id is on every line of the request
     return app
+
+
+SERVE_DEMO, SERVE_TODAY, SERVE_LOG_LEVEL = "KEEN_SERVE_DEMO", "KEEN_SERVE_TODAY", "KEEN_SERVE_LOG"
+
+
+def app_from_environment() -> FastAPI:
+    """The app of one worker of `keen serve --workers N` (uvicorn imports it in each)."""
+    configure_logging(os.environ.get(SERVE_LOG_LEVEL, "info"))
+    today = os.environ.get(SERVE_TODAY)
+    return create_app(
+        demo=bool(os.environ.get(SERVE_DEMO)),
+        today=date.fromisoformat(today) if today else None,
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -56,18 +57,40 @@ def serve(
         typer.Option("--demo", help="Load the demo data when the database is empty; demo page."),
     ] = False,
     log_level: Annotated[str, typer.Option("--log-level", help="uvicorn log level.")] = "info",
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers", min=1, max=64, help="Server processes (one per core answers most)."
+        ),
+    ] = 1,
 ) -> None:
     """Run the HTTP server: API, OpenAI-compatible endpoints, web widget and Slack."""
     import uvicorn
 
-    from server import configure_logging, create_app
+    from server import SERVE_DEMO, SERVE_LOG_LEVEL, SERVE_TODAY, configure_logging, create_app
 
     configure_logging(log_level)  # JSON lines with a request id, credentials masked
     today = None
     if demo:
         load_demo_if_empty()
         today = demo_today()
-    app = create_app(demo=demo, today=today)
     if demo:
         typer.echo(f"Demo page: http://{host}:{port}/  (API docs: http://{host}:{port}/docs)")
+    if workers > 1:
+        # each worker process builds its own app from these (threads, pending changes and
+        # the widget secret live in the database and data folder, so any worker serves any)
+        os.environ[SERVE_DEMO] = "1" if demo else ""
+        os.environ[SERVE_TODAY] = today.isoformat() if today else ""
+        os.environ[SERVE_LOG_LEVEL] = log_level
+        uvicorn.run(
+            "server:app_from_environment",
+            factory=True,
+            workers=workers,
+            host=host,
+            port=port,
+            log_level=log_level.lower(),
+            log_config=None,
+        )
+        return
+    app = create_app(demo=demo, today=today)
     uvicorn.run(app, host=host, port=port, log_level=log_level.lower(), log_config=None)

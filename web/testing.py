@@ -7,7 +7,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,14 +67,16 @@ def running_server(
     demo: bool = True,
     extra_env: Mapping[str, str] | None = None,
     startup_timeout: float = 240,
+    args: Sequence[str] = (),
 ) -> Iterator[RunningServer]:
-    """Start `keen serve [--demo]`, wait until /health answers, stop it afterwards."""
+    """Start `keen serve [--demo] [args]`, wait until /health answers, stop it afterwards."""
     data_dir.mkdir(parents=True, exist_ok=True)
     env = server_env(data_dir, extra_env)
     port = free_port()
     log_path = data_dir / f"server-{port}.log"
     command = [sys.executable, "-m", "cli.main", "serve", "--port", str(port)]
     command += ["--demo"] if demo else []
+    command += list(args)
     with log_path.open("w") as log:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)
     url = f"http://127.0.0.1:{port}"
