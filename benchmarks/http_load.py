@@ -138,9 +138,16 @@ def _area(frame: str) -> str:
     return where.split("/")[-1].split(":")[0] or frame
 
 
-def run(env: dict[str, str], org: str | None, clients: int, seconds: float, profile: bool) -> dict:
+def run(
+    env: dict[str, str],
+    org: str | None,
+    clients: int,
+    seconds: float,
+    profile: bool,
+    workers: int = 1,
+) -> dict:
     key = create_key(env, org)
-    with serve(env) as server:
+    with serve(env, workers=workers) as server:
         profiled: Any = None
         if profile:
             loop_task = asyncio.new_event_loop()
@@ -186,10 +193,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--profile", action="store_true", help="sample the server with py-spy")
+    parser.add_argument("--workers", type=int, default=1, help="keen serve --workers N")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
     env = bench_env(args.data_dir, args.database_url, TODAY)
-    result = run(env, args.org, args.clients, args.seconds, args.profile)
+    result = run(env, args.org, args.clients, args.seconds, args.profile, args.workers)
+    result["workers"] = args.workers
     out = json.dumps(result, indent=2, default=str)
     if args.out:
         args.out.write_text(out + "\n")

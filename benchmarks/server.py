@@ -63,12 +63,13 @@ class Server:
 
 
 @contextmanager
-def serve(env: dict[str, str], timeout_s: float = 120.0) -> Iterator[Server]:
-    """Start `keen serve`, wait until /health answers 200, stop it afterwards."""
+def serve(env: dict[str, str], timeout_s: float = 120.0, workers: int = 1) -> Iterator[Server]:
+    """Start `keen serve [--workers N]`, wait until /health answers 200, stop it afterwards."""
     port = free_port()
     started = time.perf_counter()
     process = subprocess.Popen(
-        [str(KEEN), "serve", "--port", str(port), "--log-level", "warning"],
+        [str(KEEN), "serve", "--port", str(port), "--log-level", "warning"]
+        + (["--workers", str(workers)] if workers > 1 else []),
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
