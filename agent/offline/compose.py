@@ -169,7 +169,9 @@ def _plural(n: int, word: str, plural: str | None = None) -> str:
 
 def _leads(a: dict[str, Any], args: dict[str, Any], intent: str) -> str:
     filters = a.get("filters")
-    if not filters or filters == "none":
+    if (not filters or filters == "none") and args.get("period"):
+        head = f"{_plural(a['count'], 'lead')} created in the period."
+    elif not filters or filters == "none":
         head = f"{_plural(a['count'], 'lead')} in all."
     else:
         head = f"{_plural(a['count'], 'lead')} match{'es' if a['count'] == 1 else ''} ({filters})."

@@ -260,9 +260,13 @@ def lead_filters(
             args["limit"] = slots.top
     if slots.owner:
         args["owner"] = slots.owner
+    if slots.company:
+        args["text"] = slots.company
     if slots.source:
         args["source"] = slots.source
-    if slots.custom_property:
+    if slots.custom_property and not (
+        slots.company and slots.custom_property[1].lower() in slots.company.lower()
+    ):  # "leads at Kestrel Construction" names a company, not the industry
         args["property_name"], args["property_value"] = slots.custom_property
     return args
 

@@ -40,6 +40,7 @@ class Slots:
     custom_property: tuple[str, str] | None = None
     stuck_days: int | None = None
     lead_sort: str | None = None
+    company: str | None = None  # "leads from Acme Corp": a name that is no channel or partner
 
     @property
     def names_something(self) -> bool:
@@ -132,7 +133,37 @@ def extract(question: str, today: date, catalog: Catalog) -> Slots:
     if slots.stuck_days and "stuck" not in slots.flags:
         slots.flags.append("stuck")
     slots.lead_sort = vocab.first_match(vocab.LEAD_SORT, text)
+    slots.company = _company(masked, slots, catalog)
     return slots
+
+
+COMPANY = re.compile(
+    r"\b(?:from|at|for|named|called|with) ((?:[A-Z][\w&.'-]*)(?: [A-Z][\w&.'-]*){0,3})"
+)
+NOT_A_COMPANY = frozenset(
+    (
+        *("january", "february", "march", "april", "may", "june", "july", "august"),
+        *("september", "october", "november", "december", "monday", "tuesday", "wednesday"),
+        *("thursday", "friday", "saturday", "sunday", "q1", "q2", "q3", "q4", "h1", "h2"),
+        *("i", "we", "us", "this", "last", "next", "the", "keen"),
+    )
+)
+
+
+def _company(question: str, slots: Slots, catalog: Catalog) -> str | None:
+    """A capitalised name after "from", "at", "named"... when it is nothing else we know."""
+    if slots.channels or slots.partners or slots.record_ids or slots.ambiguous:
+        return None
+    match = COMPANY.search(question)
+    if match is None:
+        return None
+    name = match.group(1).strip(" .,")
+    known = {s.lower() for s in catalog.statuses} | {s.lower() for s in catalog.sources}
+    if name.split()[0].lower() in NOT_A_COMPANY or name.lower() in known:
+        return None
+    if slots.custom_property and slots.custom_property[1].lower() == name.lower():
+        return None  # "leads from Germany": a value of a custom property (country)
+    return name
 
 
 def _stuck_days(text: str) -> int | None:

@@ -26,6 +26,8 @@ DOMAIN_WORDS = (
     "revenue",
     "stuck",
     "approved",
+    "approval",
+    "waiting",
     "pending",
     "attention",
     "triggers",

@@ -23,7 +23,11 @@ REWARD_STATES: tuple[tuple[str, str], ...] = (
         "awaiting_review",
     ),
     (r"\bapproved\b", "approved"),
-    (r"\bpaid\b|paid out|payouts? made|\bsettled\b|did we (?:ever )?pay|have we paid", "paid"),
+    (
+        r"\bpaid\b|paid out|payouts?\b|pay-outs?|\bsettled\b|did we (?:ever )?pay|have we paid|"
+        r"what did we pay",
+        "paid",
+    ),
     (r"\brejected\b|\bdeclined\b|\brefused\b|turn(?:ed)? down|\bdenied\b", "rejected"),
 )
 
@@ -113,7 +117,7 @@ FLAGS: tuple[tuple[str, str], ...] = (
 
 STATUS_KINDS: tuple[tuple[str, str], ...] = (
     (r"\bwon\b|\bwin\b|closed[- ]won|converted leads|became customers", "won"),
-    (r"\blost\b|closed[- ]lost|dead leads", "lost"),
+    (r"\blost\b|\blose\b|\blosing\b|closed[- ]lost|dead leads", "lost"),
     (r"\bopen\b|in (?:the )?pipeline|active leads|progressing|in progress", "open"),
 )
 
