@@ -168,3 +168,12 @@ def test_plan_for_a_paused_channel(demo: Demo) -> None:
     assert "paused" in answer["diagnosis"][0]
     assert answer["actions"] == []
     assert answer["metrics"]["lead_volume"] == 20  # README
+
+
+def test_long_lists_in_the_answer_are_bounded() -> None:
+    from tools.patterns import LISTED, _bounded
+
+    names = [f"channel {n}" for n in range(LISTED + 7)]
+    shown = _bounded("no_pattern", names)
+    assert shown == {"no_pattern": names[:LISTED], "no_pattern_left_out": 7}
+    assert _bounded("matches", names[:3]) == {"matches": names[:3]}

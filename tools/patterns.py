@@ -136,11 +136,11 @@ def find_patterns(
         "active_channels": len(report.channels),
         "org_rate_pct": pct(report.org_rate),
         "median_volume": number(report.median_volume),
-        "matches": matches,
+        **_bounded("matches", matches),
     }
     if wanted is None:
-        answer["no_pattern"] = [c.channel.name for c in report.channels if not c.hits]
-    answer["not_checked"] = _inactive_channels(ctx.org_id)
+        answer |= _bounded("no_pattern", [c.channel.name for c in report.channels if not c.hits])
+    answer |= _bounded("not_checked", _inactive_channels(ctx.org_id))
     table = Table("Patterns", ["channel", "pattern", "reading", "figures"], rows)
     return result(answer, [table], when.describe())
 
@@ -233,3 +233,15 @@ def improvement_plan(
     }
     table = Table("Actions", ["problem", "action"], rows)
     return result(answer, [table], when.describe(), limit=max(len(rows), 1))
+
+
+LISTED = 20  # names in the answer itself; the table (the answer's data) has every match
+
+
+def _bounded(key: str, items: list[Any]) -> dict[str, Any]:
+    """`{key: the first LISTED}` plus `{key}_left_out` when there are more (a big program has
+    hundreds of channels, and a model reads the answer)."""
+    shown: dict[str, Any] = {key: items[:LISTED]}
+    if len(items) > LISTED:
+        shown[f"{key}_left_out"] = len(items) - LISTED
+    return shown

@@ -348,16 +348,24 @@ def _patterns(a: dict[str, Any], args: dict[str, Any], intent: str) -> str:
         what = f" the pattern “{wanted.replace('_', ' ')}”" if wanted else " any pattern"
         return f"No active channel shows{what}." + _not_checked(a)
     parts = [f"**{m['channel']}** — {m['pattern']} ({m['reading']})" for m in matches]
-    text = "Channels showing a pattern: " + "; ".join(parts) + "."
+    text = "Channels showing a pattern: " + "; ".join(parts) + _more(a, "matches") + "."
     if a.get("no_pattern"):
-        text += f" No pattern: {', '.join(a['no_pattern'])}."
+        text += f" No pattern: {', '.join(a['no_pattern'])}{_more(a, 'no_pattern')}."
     return text + _not_checked(a)
+
+
+def _more(a: dict[str, Any], key: str) -> str:
+    left = a.get(f"{key}_left_out")
+    return f" and {left} more (all in the table)" if left else ""
 
 
 def _not_checked(a: dict[str, Any]) -> str:
     skipped = a.get("not_checked") or []
     return (
-        f" Only active channels are checked; not checked: {', '.join(skipped)}." if skipped else ""
+        f" Only active channels are checked; not checked: {', '.join(skipped)}"
+        f"{_more(a, 'not_checked')}."
+        if skipped
+        else ""
     )
 
 
