@@ -514,6 +514,10 @@ def compose_answer(
         periods.append(payload.get("period") or "")
         if name == "lead_funnel" and answer.get("most_stuck_status"):
             facts["most_stuck_status"] = answer["most_stuck_status"]
+        if args.get("rank_by") and payload.get("tables"):
+            leader = _leader(payload["tables"][0], args.get("group_by") or "channel")
+            if leader:
+                facts["leader"] = leader
         if name == "list_rewards" and payload.get("tables"):
             facts["rewards"] = _reward_facts(payload["tables"][0])
     unique_periods = [p for p in dict.fromkeys(periods) if p]
@@ -524,6 +528,14 @@ def compose_answer(
     if len(unique_periods) == 1:
         text += f"\n\nPeriod: {unique_periods[0]}."
     return text, facts
+
+
+def _leader(table: dict[str, Any], group_by: str) -> list[str] | None:
+    """The first-ranked channel or partner of a ranking, for "their ..." next."""
+    columns, rows = table.get("columns", []), table.get("rows", [])
+    if "name" not in columns or not rows:
+        return None
+    return [group_by, str(rows[0][columns.index("name")])]
 
 
 def _reward_facts(table: dict[str, Any]) -> list[list[Any]]:

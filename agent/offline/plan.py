@@ -94,6 +94,9 @@ def inherited_scope(question: str, slots: Slots, previous: dict[str, Any] | None
         for key in ("channel", "partner"):
             if call.get("args", {}).get(key):
                 return {key: call["args"][key]}
+    leader = (previous.get("slots") or {}).get("leader")
+    if leader:  # "their stuck leads" after a ranking: the one ranked first
+        return {leader[0]: leader[1]}
     return {}
 
 
