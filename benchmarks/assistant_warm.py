@@ -13,18 +13,16 @@ templates) is its overhead. Target: ≤ 2× that sum, and < 100 ms median at 100
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import statistics
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import text
 
-from benchmarks.common import TODAY, Stat, log, machine, p95, ratio, timed
+from benchmarks.common import TODAY, Stat, emit, log, machine, p95, ratio, suite_parser, timed
 
 _CHANNEL_NAMES = text("SELECT name FROM channels WHERE org_id = :o")
 QUESTIONS = (
@@ -122,23 +120,13 @@ def run(runs: int, org: str | None, questions: tuple[str, ...] = QUESTIONS) -> d
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database-url")
-    parser.add_argument("--data-dir")
-    parser.add_argument("--org")
+    parser = suite_parser(__doc__)
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
     from benchmarks.tools_floor import use_database
 
     use_database(args.database_url, args.data_dir)
-    result = run(args.runs, args.org)
-    out = json.dumps(result, indent=2, default=lambda o: getattr(o, "__dict__", str(o)))
-    if args.out:
-        args.out.write_text(out + "\n")
-    else:
-        print(out)
-    return 0
+    return emit(run(args.runs, args.org), args.out)
 
 
 if __name__ == "__main__":

@@ -9,20 +9,17 @@ import cost, the slowest top-level imports from `python -X importtime`).
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import re
 import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 import httpx
 
-from benchmarks.common import Stat, log, machine
+from benchmarks.common import Stat, emit, log, machine, suite_parser
 from benchmarks.server import KEEN, bench_env, create_key, rss_mb, serve
 
 QUESTION = "Which reward reports need attention?"
@@ -90,21 +87,11 @@ def run(env: dict[str, str], runs: int, org: str | None) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir")
-    parser.add_argument("--database-url")
-    parser.add_argument("--org")
+    parser = suite_parser(__doc__)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
     env = bench_env(args.data_dir, args.database_url, TODAY)
-    result = run(env, args.runs, args.org)
-    out = json.dumps(result, indent=2, default=lambda o: getattr(o, "__dict__", str(o)))
-    if args.out:
-        args.out.write_text(out + "\n")
-    else:
-        print(out)
-    return 0
+    return emit(run(env, args.runs, args.org), args.out)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
 import platform
 import statistics
@@ -10,6 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 TODAY = date(2026, 11, 18)  # the demo dataset's and `keen generate --today`'s pinned today
@@ -76,3 +79,23 @@ def machine() -> dict[str, Any]:
 
 def ratio(value: float, limit: float | None) -> float | None:
     return None if not limit else value / limit
+
+
+def suite_parser(doc: str | None) -> argparse.ArgumentParser:
+    """The arguments every suite takes: where the data is, which organization, where to write."""
+    parser = argparse.ArgumentParser(description=(doc or "").splitlines()[0])
+    parser.add_argument("--database-url", help="default: DATABASE_URL or the KEEN_DATA_DIR file")
+    parser.add_argument("--data-dir", help="KEEN_DATA_DIR (semantic index, SQLite file)")
+    parser.add_argument("--org", help="organization slug (default: the only one)")
+    parser.add_argument("--out", type=Path, help="write the result as JSON here")
+    return parser
+
+
+def emit(result: dict[str, Any], out: Path | None) -> int:
+    """The suite's JSON result, to `out` or stdout."""
+    text = json.dumps(result, indent=2, default=lambda o: getattr(o, "__dict__", str(o)))
+    if out:
+        out.write_text(text + "\n")
+    else:
+        print(text)
+    return 0

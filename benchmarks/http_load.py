@@ -12,9 +12,7 @@ request costs without HTTP); with two cores the ideal is about 2 ÷ that per sec
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import json
 import os
 import shutil
 import statistics
@@ -29,7 +27,7 @@ from typing import Any
 import httpx
 
 from benchmarks.assistant_warm import QUESTIONS
-from benchmarks.common import log, machine, p99
+from benchmarks.common import emit, log, machine, p99, suite_parser
 from benchmarks.server import bench_env, create_key, rss_mb, serve
 
 TODAY = "2026-11-18"
@@ -186,25 +184,15 @@ def run(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir")
-    parser.add_argument("--database-url")
-    parser.add_argument("--org")
+    parser = suite_parser(__doc__)
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--profile", action="store_true", help="sample the server with py-spy")
     parser.add_argument("--workers", type=int, default=1, help="keen serve --workers N")
-    parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
     env = bench_env(args.data_dir, args.database_url, TODAY)
     result = run(env, args.org, args.clients, args.seconds, args.profile, args.workers)
-    result["workers"] = args.workers
-    out = json.dumps(result, indent=2, default=str)
-    if args.out:
-        args.out.write_text(out + "\n")
-    else:
-        print(out)
-    return 0
+    return emit({**result, "workers": args.workers}, args.out)
 
 
 if __name__ == "__main__":

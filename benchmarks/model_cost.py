@@ -16,15 +16,13 @@ schemas. Targets for Keen: ≤ 2 model calls and ≤ 2,500 prompt tokens per que
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
 import warnings
-from pathlib import Path
 from typing import Any
 
-from benchmarks.common import TODAY, log, machine
+from benchmarks.common import TODAY, emit, log, machine, suite_parser
 from tests.openai_stub import OpenAIStub, Reply, text_reply
 
 FINAL = "Here is what the figures above show."  # no numbers: the grounding guard passes
@@ -284,23 +282,12 @@ def run(url: str, org: str | None) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir")
-    parser.add_argument("--database-url")
-    parser.add_argument("--org")
-    parser.add_argument("--out", type=Path)
-    args = parser.parse_args(argv)
+    args = suite_parser(__doc__).parse_args(argv)
     from benchmarks.tools_floor import use_database
     from domain.settings import get_settings
 
     use_database(args.database_url, args.data_dir)
-    result = run(get_settings().resolved_database_url, args.org)
-    out = json.dumps(result, indent=2, default=str)
-    if args.out:
-        args.out.write_text(out + "\n")
-    else:
-        print(out)
-    return 0
+    return emit(run(get_settings().resolved_database_url, args.org), args.out)
 
 
 if __name__ == "__main__":

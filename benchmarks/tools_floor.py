@@ -11,19 +11,16 @@ The ratio tool ÷ floor is the overhead of the layers; the target is ≤ 1.5× a
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, text
 
-from benchmarks.common import TODAY, Stat, log, machine, ratio, timed
+from benchmarks.common import TODAY, Stat, emit, log, machine, ratio, suite_parser, timed
 
 STUCK_CUT = datetime.combine(TODAY - timedelta(days=14), datetime.min.time())
 SLA_CUT = datetime.combine(TODAY - timedelta(days=2), datetime.min.time())
@@ -352,22 +349,12 @@ def run(repeat: int, org: str | None, only: list[str] | None = None) -> dict[str
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database-url", help="default: DATABASE_URL or the KEEN_DATA_DIR file")
-    parser.add_argument("--data-dir", help="KEEN_DATA_DIR (semantic index, SQLite file)")
-    parser.add_argument("--org", help="organization slug (default: the only one)")
+    parser = suite_parser(__doc__)
     parser.add_argument("--repeat", type=int, default=20, help="timed runs per tool and floor")
     parser.add_argument("--only", nargs="*", help="only these tools")
-    parser.add_argument("--out", type=Path, help="write the result as JSON here")
     args = parser.parse_args(argv)
     use_database(args.database_url, args.data_dir)
-    result = run(args.repeat, args.org, args.only)
-    text_out = json.dumps(result, indent=2, default=str)
-    if args.out:
-        args.out.write_text(text_out + "\n")
-    else:
-        print(text_out)
-    return 0
+    return emit(run(args.repeat, args.org, args.only), args.out)
 
 
 if __name__ == "__main__":
