@@ -6,6 +6,11 @@ import csv
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from domain.db import make_engine, migrate
+from domain.importer import load_dataset
+
+DEMO = Path(__file__).resolve().parent.parent / "evals" / "fixtures" / "demo"
+
 MINIMAL_FILES = ("partners.csv", "channels.csv", "leads.csv")
 
 
@@ -22,3 +27,13 @@ def write_dataset(folder: Path, files: Mapping[str, Sequence[Mapping[str, object
             for row in rows:
                 writer.writerow({k: "" if v is None else v for k, v in row.items()})
     return folder
+
+
+def demo_database(path: Path, org: str = "default") -> str:
+    """A new SQLite file at `path` holding the demo dataset; returns its URL."""
+    url = f"sqlite:///{path}"
+    engine = make_engine(url)
+    migrate(engine)
+    load_dataset(engine, DEMO, org)
+    engine.dispose()
+    return url

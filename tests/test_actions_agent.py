@@ -17,10 +17,9 @@ import pytest
 
 from agent.memory import get_checkpointer
 from agent.service import ActionNotPending, Asker, Assistant
-from domain.db import make_engine, migrate
-from domain.importer import load_dataset
 from domain.permissions import NotAllowed
 from domain.settings import get_settings
+from tests.datasets import demo_database
 from tests.openai_stub import openai_stub, text_reply, tool_call_reply
 from web.testing import run_keen
 
@@ -34,11 +33,7 @@ MANAGER = Asker(user="maria@acme.test", role="manager", surface="api")
 def demo_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A fresh copy of the demo data per test (the tests change it)."""
     path = tmp_path / "keen.db"
-    engine = make_engine(f"sqlite:///{path}")
-    migrate(engine)
-    load_dataset(engine, DEMO, "default")
-    engine.dispose()
-    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{path}")
+    monkeypatch.setenv("DATABASE_URL", demo_database(path))
     monkeypatch.setenv("KEEN_TODAY", TODAY)
     get_settings.cache_clear()
     get_checkpointer.cache_clear()

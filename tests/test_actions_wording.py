@@ -10,9 +10,8 @@ import pytest
 
 from agent.memory import get_checkpointer
 from agent.service import Asker, Assistant
-from domain.db import make_engine, migrate
-from domain.importer import load_dataset
 from domain.settings import get_settings
+from tests.datasets import demo_database
 from tools.actions import asks_for_change
 
 DEMO = Path(__file__).resolve().parent.parent / "evals" / "fixtures" / "demo"
@@ -38,12 +37,7 @@ def test_asks_for_change(message: str, asks: bool) -> None:
 @pytest.fixture(scope="module")
 def demo_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     """The demo data once for the module: nothing here is approved, only proposed."""
-    url = f"sqlite:///{tmp_path_factory.mktemp('wording') / 'keen.db'}"
-    engine = make_engine(url)
-    migrate(engine)
-    load_dataset(engine, DEMO, "default")
-    engine.dispose()
-    return url
+    return demo_database(tmp_path_factory.mktemp("wording") / "keen.db")
 
 
 @pytest.fixture

@@ -20,9 +20,10 @@ from agent.grounding import numbers_in
 from agent.memory import get_checkpointer
 from agent.middleware import FALLBACK_NOTE
 from agent.service import Assistant
-from domain.db import get_engine, make_engine, migrate
+from domain.db import get_engine
 from domain.importer import load_dataset
 from domain.settings import get_settings
+from tests.datasets import demo_database
 from tests.openai_stub import Reply, error_reply, openai_stub, text_reply, tool_call_reply
 from web.testing import run_keen
 
@@ -36,12 +37,7 @@ REPORTS_CALL = tool_call_reply("list_reward_reports", {"needs_attention": True})
 @pytest.fixture(scope="module")
 def demo_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     """The demo dataset loaded once for the module (the tests only add conversation threads)."""
-    url = f"sqlite:///{tmp_path_factory.mktemp('demo') / 'keen.db'}"
-    engine = make_engine(url)
-    migrate(engine)
-    load_dataset(engine, DEMO, "default")
-    engine.dispose()
-    return url
+    return demo_database(tmp_path_factory.mktemp("demo") / "keen.db")
 
 
 @pytest.fixture

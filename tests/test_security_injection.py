@@ -21,11 +21,11 @@ import pytest
 
 from agent.memory import get_checkpointer
 from agent.service import Asker, Assistant
-from domain.db import make_engine, migrate
-from domain.importer import load_dataset
+from domain.db import make_engine
 from domain.settings import get_settings
 from domain.widget_tokens import mint_token
 from slack_bot.testing import wait_until
+from tests.datasets import demo_database
 from tests.openai_stub import openai_stub, text_reply, tool_call_reply
 from tests.security_support import (
     DEMO,
@@ -103,12 +103,7 @@ def test_injected_text_is_never_followed(security_server: SecurityServer) -> Non
 
 @pytest.fixture
 def llm_demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    url = f"sqlite:///{tmp_path / 'keen.db'}"
-    engine = make_engine(url)
-    migrate(engine)
-    load_dataset(engine, DEMO, "default")
-    engine.dispose()
-    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("DATABASE_URL", demo_database(tmp_path / "keen.db"))
     monkeypatch.setenv("KEEN_TODAY", TODAY)
     monkeypatch.setenv("OPENAI_API_KEY", "test")
     monkeypatch.setenv("KEEN_LLM_TIMEOUT_S", "5")
