@@ -8,6 +8,8 @@ from typing import Any
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 from pydantic import BaseModel, Field
 
+from tools.actions import ACTION_TOOL_NAMES
+
 
 class ToolCallRecord(BaseModel):
     name: str
@@ -115,8 +117,6 @@ def with_pending(answer: Answer, pending: PendingAction) -> Answer:
 def only_action_tables(answer: Answer, turn: Sequence[BaseMessage]) -> Answer:
     """After a change, the data is what changed: the lookup that chose the records (taken
     before the change) would show their old states."""
-    from tools.actions import ACTION_TOOL_NAMES
-
     acted = [m for m in turn if isinstance(m, ToolMessage) and m.name in ACTION_TOOL_NAMES]
     if not acted:
         return answer

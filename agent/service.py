@@ -224,15 +224,7 @@ class Assistant:
 
     def pending(self, thread_id: str) -> PendingAction | None:
         """The thread's change waiting for a decision, if any."""
-        for item in self.graph.get_state(self._config(thread_id)).interrupts:
-            value = item.value if isinstance(item.value, dict) else {}
-            return PendingAction(
-                id=item.id,
-                kind=str(value.get("kind", "")),
-                summary=str(value.get("summary", "")),
-                details=value,
-            )
-        return None
+        return pending_in(self.graph.get_state(self._config(thread_id)))
 
     def _cancel_pending(self, config: dict[str, Any], ctx: KeenContext) -> bool:
         """A new question while a change waits: the change is cancelled (nothing written)."""
@@ -286,8 +278,9 @@ class Assistant:
 
     def _finish(self, config: dict[str, Any], ctx: KeenContext, cancelled: bool = False) -> Answer:
         """The turn's answer; a paused action's confirmation when one is waiting."""
-        messages = self.graph.get_state(config).values["messages"]
-        pending = self.pending(config["configurable"]["thread_id"])
+        snapshot = self.graph.get_state(config)
+        messages = snapshot.values["messages"]
+        pending = pending_in(snapshot)
         turn = current_turn(messages)
         contents = [str(m.content) for m in turn if isinstance(m, ToolMessage)]
         draft = build_answer(messages, ctx.thread_id or "", self.model)
@@ -311,14 +304,27 @@ class Assistant:
             )
             if row is None or row.org_id != org.id or row.user != asker.user:
                 raise ThreadNotFound(f"Unknown thread {thread_id!r}.")
-        state = self.graph.get_state({"configurable": {"thread_id": thread_id}})
+        state = self.graph.get_state(self._config(thread_id))
         turns = []
         for message in state.values.get("messages", []):
             if isinstance(message, HumanMessage):
                 turns.append({"role": "user", "content": str(message.content)})
             elif isinstance(message, AIMessage) and not message.tool_calls and message.content:
                 turns.append({"role": "assistant", "content": str(message.content)})
-        pending = self.pending(thread_id)
+        pending = pending_in(state)
         if pending is not None:  # the paused turn: its confirmation is the answer so far
             turns.append({"role": "assistant", "content": f"{pending.summary}\n\n{CONFIRM_PROMPT}"})
         return turns
+
+
+def pending_in(snapshot: Any) -> PendingAction | None:
+    """The change a thread's state waits on (its first interrupt), if any."""
+    for item in snapshot.interrupts:
+        value = item.value if isinstance(item.value, dict) else {}
+        return PendingAction(
+            id=item.id,
+            kind=str(value.get("kind", "")),
+            summary=str(value.get("summary", "")),
+            details=value,
+        )
+    return None

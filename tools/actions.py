@@ -32,11 +32,14 @@ log = logging.getLogger(__name__)
 
 # A change is only made when the person asked for one in this turn: an instruction found in
 # the data (a lead's notes, a partner's name) is never a request.
-ASKS_FOR_CHANGE = re.compile(
+# Where a request's verb stands: the start of a sentence, or after "please", "can you", ...
+REQUEST_START = (
     r"(?:^|[.!?;:,]\s*|\b(?:please|pls|kindly|can you|could you|would you|will you|go ahead and|"
-    r"now|then|and|also|just|i want to|i'd like to|we need to|let's|lets)\s+)"
-    r"(?:approve|accept|reject|decline|deny|mark|pay|settle|move|record|log|register|flag|set|"
-    r"change|update|advance|put)\b",
+    r"now|then|and|also|just|i want to|i'd like to|i would like to|we need to|let's|lets)\s+)"
+)
+ASKS_FOR_CHANGE = re.compile(
+    REQUEST_START + r"(?:approve|accept|reject|decline|deny|mark|pay|settle|move|record|log|"
+    r"register|flag|set|change|update|advance|put)\b",
     re.IGNORECASE,
 )
 CHANGE_VERBS = (

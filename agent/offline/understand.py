@@ -20,6 +20,7 @@ from agent.offline.plan import (
 from agent.offline.slots import Slots, extract
 from agent.offline.typos import repair_typos
 from domain.permissions import NotAllowed, check_allowed
+from tools.actions import REQUEST_START
 from tools.context import KeenContext
 
 CONFIDENT = 0.55  # score (similarity + cues) above which the top intent is taken as meant
@@ -63,11 +64,9 @@ INJECTION = re.compile(
     r"disregard (?:all |your |the )?(?:previous |prior )?(?:instructions|rules)",
     re.IGNORECASE,
 )
-ACTION = re.compile(
-    r"(?:^|[.!?;:,]\s*|\b(?:please|pls|kindly|can you|could you|would you|will you|go ahead and|"
-    r"now|then|and|also|just|i want to|i'd like to|i would like to|we need to|let's|lets)\s+)"
-    r"(?:approve|accept|reject|decline|mark|pay out|pay|settle|move|advance|record|log|register|"
-    r"flag|update|change|delete|remove|set|"
+ACTION = re.compile(  # any change request, including ones no tool makes (to decline them)
+    REQUEST_START + r"(?:approve|accept|reject|decline|mark|pay out|pay|settle|move|advance|"
+    r"record|log|register|flag|update|change|delete|remove|set|"
     r"create|add|edit|send|email|book|schedule|transfer|refund|cancel)\b",
     re.IGNORECASE,
 )
